@@ -1,0 +1,80 @@
+using Memobase.Server.Blobs;
+using Memobase.Server.Infrastructure;
+using Memobase.Server.Processing;
+using Memobase.Server.Projects;
+using Memobase.Server.Tokenization;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Memobase.Server.Buffers;
+
+/// <summary>One processing result, upstream's ChatModalResponse (all four keys always present).</summary>
+public sealed record FlushResult(Guid? EventId, IReadOnlyList<Guid> AddProfiles, IReadOnlyList<Guid> UpdateProfiles, IReadOnlyList<Guid> DeleteProfiles)
+{
+    public static readonly FlushResult Empty = new(null, [], [], []);
+}
+
+public sealed record InsertOutcome(Guid BlobId, IReadOnlyList<FlushResult> ChatResults, Failure? Failure);
+
+/// <summary>
+/// Blob insert (blob row + idle buffer entry in one round trip) and the automatic flush when the user's idle tokens of
+/// that type pass <see cref="BufferOptions.MaxChatBlobBufferTokenSize"/>.
+/// </summary>
+public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOptions> options, FlushCoordinator flushes, UsageRecorder usage)
+{
+    // The CTEs see the same snapshot, so the idle sum excludes the new entry: the caller adds its size.
+    private const string InsertSql = """
+        WITH u AS (SELECT 1 FROM users WHERE project_id = $1 AND id = $2),
+        b AS (
+            INSERT INTO blobs (project_id, id, user_id, blob_type, blob_data, additional_fields, created_at, updated_at)
+            SELECT $1, $3, $2, $4, $5, $6, $7, $7 FROM u
+            RETURNING id),
+        e AS (
+            INSERT INTO buffer_entries (project_id, id, user_id, blob_id, blob_type, token_size)
+            SELECT $1, $8, $2, b.id, $4, $9 FROM b
+            RETURNING id)
+        SELECT (SELECT count(*) FROM e),
+               (SELECT coalesce(sum(token_size), 0) FROM buffer_entries
+                 WHERE project_id = $1 AND user_id = $2 AND blob_type = $4 AND status = 'idle')
+        """;
+
+    public async Task<InsertOutcome> InsertAsync(Caller caller, Guid userId, string blobType, BlobContent content, string? fieldsJson,
+        DateTimeOffset createdAt, bool waitProcess, CancellationToken ct)
+    {
+        var o = options.CurrentValue;
+        var tokens = O200kTokenizer.Instance.CountTokens(content.Render(createdAt, o.TimeZone));
+        var blobId = Guid.NewGuid();
+        usage.RecordInsertRequest(caller.ProjectId);
+
+        await using var cmd = db.CreateCommand(InsertSql);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = blobId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = blobType });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = content.ToStoredJson(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)fieldsJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = createdAt.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = Guid.NewGuid() });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = tokens });
+        long inserted, idleBefore;
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            inserted = reader.GetInt64(0);
+            idleBefore = reader.GetInt64(1);
+        }
+        if (inserted == 0) return new InsertOutcome(blobId, [], Users.UsersApi.UserNotFound(userId));
+        usage.RecordInsertSuccess(caller.ProjectId);
+
+        if (idleBefore + tokens <= o.MaxChatBlobBufferTokenSize || !BlobTypes.IsProcessable(blobType))
+        {
+            return new InsertOutcome(blobId, [], null);
+        }
+
+        var flush = await flushes.FlushAsync(caller.ProjectId, userId, blobType, FlushTrigger.Auto, waitProcess, ct);
+        return flush.Failure is { } failure
+            ? new InsertOutcome(blobId, [], failure)
+            : new InsertOutcome(blobId, flush.Results ?? [], null);
+    }
+}

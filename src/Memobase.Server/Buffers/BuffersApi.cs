@@ -1,0 +1,61 @@
+using Memobase.Server.Blobs;
+using Memobase.Server.Data;
+using Memobase.Server.Infrastructure;
+using Memobase.Server.Processing;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace Memobase.Server.Buffers;
+
+public static class BuffersApi
+{
+    public static RouteGroupBuilder MapBuffers(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/users/buffer").WithTags("buffer");
+
+        group.MapGet("/capacity/{user_id}/{buffer_type}", GetBufferIds)
+            .WithName("get_processing_buffer_ids_api_v1_users_buffer_capacity__user_id___buffer_type__get")
+            .WithSummary("Get Processing Buffer Ids")
+            .WithDescription("Ids of the user's buffer entries of this type in the given status (default: processing). " +
+                             "Processed chat entries disappear with their blobs unless persistent_chat_blobs is on, so status=done " +
+                             "lists chat entries only then; summary entries are always kept.")
+            .ProducesValidationProblem422();
+        group.MapPost("/{user_id}/{buffer_type}", FlushBuffer)
+            .WithName("flush_buffer_api_v1_users_buffer__user_id___buffer_type__post")
+            .WithSummary("Flush Buffer")
+            .WithDescription("Flush unprocessed blobs into memory. data is [] when nothing is idle, null when processing was " +
+                             "scheduled, and one result when wait_process=true.")
+            .ProducesValidationProblem422();
+        return group;
+    }
+
+    public static async Task<Results<Ok<ApiResponse<IdsData>>, UnprocessableEntity<HttpValidationError>>> GetBufferIds(
+        Guid user_id, string buffer_type, Caller caller, NpgsqlDataSource db, CancellationToken ct, string? status = null)
+    {
+        status ??= BufferStatus.Processing;
+        if (Array.IndexOf(BufferStatus.All, status) < 0)
+        {
+            return Validation.Problem([Validation.InvalidEnum("query", "status", status, BufferStatus.All)]);
+        }
+        await using var cmd = db.CreateCommand("""
+            SELECT id FROM buffer_entries WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status = $4 ORDER BY seq
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = user_id });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = buffer_type });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = status });
+        var ids = new List<Guid>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ids.Add(reader.GetGuid(0));
+        return Api.Ok(new IdsData(ids));
+    }
+
+    public static async Task<Ok<ApiResponse<IReadOnlyList<FlushResult>>>> FlushBuffer(
+        Guid user_id, string buffer_type, Caller caller, FlushCoordinator flushes, CancellationToken ct, Flag? wait_process = null)
+    {
+        var outcome = await flushes.FlushAsync(caller.ProjectId, user_id, buffer_type, FlushTrigger.Flush, wait_process?.Value ?? false, ct);
+        return outcome.Failure is { } failure
+            ? Api.Fail<IReadOnlyList<FlushResult>>(failure)
+            : TypedResults.Ok(new ApiResponse<IReadOnlyList<FlushResult>>(outcome.Results, Errno.Success, ""));
+    }
+}

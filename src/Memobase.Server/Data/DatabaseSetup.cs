@@ -1,0 +1,69 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Memobase.Server.Data;
+
+public sealed class DatabaseOptions
+{
+    /// <summary>Npgsql connection string; set it with DATABASE_URL (postgres://…) or ConnectionStrings__Memobase.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Apply pending migrations at start (safe with several replicas: EF Core takes a migration lock).</summary>
+    [ConfigurationKeyName("migrate_on_start")]
+    public bool MigrateOnStart { get; set; } = true;
+
+    /// <summary>Upper bound of pooled connections per process.</summary>
+    [ConfigurationKeyName("db_max_pool_size")]
+    [Range(2, 1000)]
+    public int MaxPoolSize { get; set; } = 64;
+}
+
+public static class DatabaseSetup
+{
+    public static IServiceCollection AddMemobaseDatabase(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DatabaseOptions>()
+            .BindConfiguration("Memobase")
+            .Configure(o => o.ConnectionString = configuration.GetConnectionString("Memobase"))
+            .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString),
+                "No database configured: set DATABASE_URL (postgres://user:password@host:port/db) or ConnectionStrings__Memobase.")
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value;
+            var cs = new NpgsqlConnectionStringBuilder(o.ConnectionString) { MaxPoolSize = o.MaxPoolSize };
+            if (string.IsNullOrEmpty(cs.ApplicationName)) cs.ApplicationName = "memobase-server";
+            var builder = new NpgsqlDataSourceBuilder(cs.ConnectionString);
+            builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+            return builder.Build();
+        });
+        services.AddDbContextPool<MemobaseDb>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddHostedService<DatabaseMigrator>();
+        return services;
+    }
+}
+
+/// <summary>Applies migrations before the worker and the HTTP server start (hosted services start in order).</summary>
+public sealed partial class DatabaseMigrator(IServiceProvider services, Microsoft.Extensions.Options.IOptions<DatabaseOptions> options, ILogger<DatabaseMigrator> logger)
+    : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!options.Value.MigrateOnStart) return;
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<MemobaseDb>();
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        if (pending.Count == 0) return;
+        var names = string.Join(", ", pending);
+        LogMigrating(logger, pending.Count, names);
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Applying {Count} database migration(s): {Migrations}")]
+    private static partial void LogMigrating(ILogger logger, int count, string migrations);
+}

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using Memobase.Server.Data;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Memobase.Server.Infrastructure;
+
+public sealed class AuthOptions
+{
+    /// <summary>Root bearer token (upstream env <c>ACCESS_TOKEN</c>).</summary>
+    [ConfigurationKeyName("access_token")]
+    public string? AccessToken { get; set; }
+
+    /// <summary>
+    /// Development switch: with no <c>ACCESS_TOKEN</c>, treat every bearer token as root (upstream's behaviour).
+    /// Off by default: without a token and without this switch the server refuses to start.
+    /// </summary>
+    [ConfigurationKeyName("allow_any_token_as_root")]
+    public bool AllowAnyTokenAsRoot { get; set; }
+
+    /// <summary>How long a verified project token stays cached in memory, in seconds.</summary>
+    [ConfigurationKeyName("auth_cache_seconds")]
+    [Range(0, 3600)]
+    public int AuthCacheSeconds { get; set; } = 30;
+}
+
+public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AuthOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.AccessToken) && !options.AllowAnyTokenAsRoot)
+        {
+            return ValidateOptionsResult.Fail(
+                "ACCESS_TOKEN is not set. Set ACCESS_TOKEN to the root bearer token (scripts/run generates one), " +
+                "or set MEMOBASE_ALLOW_ANY_TOKEN_AS_ROOT=true to accept any bearer token as root (development only).");
+        }
+        return ValidateOptionsResult.Success;
+    }
+}
+
+/// <summary>The authenticated caller: every query is scoped to <see cref="ProjectId"/>.</summary>
+public sealed record Caller(string ProjectId, bool IsRoot)
+{
+    internal static readonly object ItemKey = new();
+
+    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter)
+        => ValueTask.FromResult(context.Items[ItemKey] as Caller);
+}
+
+/// <summary>Upstream's bearer auth (§1): root token, or project tokens <c>sk-&lt;project_id&gt;-&lt;secret&gt;</c>.</summary>
+public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonitor<AuthOptions> options, TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<string, (Caller Caller, long ExpiresAt)> _cache = new(StringComparer.Ordinal);
+
+    public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    public static bool TryGetProjectId(string token, out string projectId)
+    {
+        projectId = "";
+        if (!token.StartsWith("sk-", StringComparison.Ordinal)) return false;
+        var rest = token[3..];
+        var cut = rest.LastIndexOf('-');
+        if (cut <= 0 || cut == rest.Length - 1) return false;
+        projectId = rest[..cut];
+        return true;
+    }
+
+    /// <returns>The caller, or an error reason for the 401 message.</returns>
+    public async ValueTask<(Caller? Caller, string? Error)> AuthenticateAsync(string token, CancellationToken ct)
+    {
+        var o = options.CurrentValue;
+        if (string.IsNullOrWhiteSpace(o.AccessToken))
+        {
+            if (o.AllowAnyTokenAsRoot) return (new Caller(MemobaseDb.RootProjectId, true), null);
+        }
+        else if (FixedEquals(token, o.AccessToken.Trim()))
+        {
+            return (new Caller(MemobaseDb.RootProjectId, true), null);
+        }
+
+        if (!TryGetProjectId(token, out var projectId)) return (null, "Invalid project id format");
+
+        var now = clock.GetTimestamp();
+        if (_cache.TryGetValue(token, out var hit) && hit.ExpiresAt > now) return (hit.Caller, null);
+
+        await using var cmd = db.CreateCommand("SELECT project_secret, status FROM projects WHERE project_id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct) || projectId == MemobaseDb.RootProjectId) return (null, "Your project is not exists!");
+        var secret = reader.GetString(0);
+        var status = reader.GetString(1);
+        if (!FixedEquals(HashToken(token), secret)) return (null, "Wrong secret key");
+        if (status == ProjectStatus.Suspended) return (null, "Your project is suspended!");
+
+        var caller = new Caller(projectId, false);
+        var ttl = TimeSpan.FromSeconds(o.AuthCacheSeconds);
+        if (ttl > TimeSpan.Zero) _cache[token] = (caller, now + (long)(ttl.TotalSeconds * clock.TimestampFrequency));
+        return (caller, null);
+    }
+
+    /// <summary>Forget cached tokens of a project (after its status or secret changed).</summary>
+    public void Invalidate(string projectId)
+    {
+        foreach (var (token, entry) in _cache)
+        {
+            if (entry.Caller.ProjectId == projectId) _cache.TryRemove(token, out _);
+        }
+    }
+
+    private static bool FixedEquals(string a, string b)
+        => CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
+}
+
+public sealed class BearerAuthMiddleware(RequestDelegate next, ProjectTokenAuthenticator authenticator)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        var isApi = path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
+        var isAdmin = path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase);
+        if ((!isApi && !isAdmin) || path.StartsWithSegments("/api/v1/healthcheck", StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context);
+            return;
+        }
+
+        string? error = null;
+        Caller? caller = null;
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            var token = header["Bearer ".Length..].Trim();
+            if (token.Length > 0) (caller, error) = await authenticator.AuthenticateAsync(token, context.RequestAborted);
+        }
+
+        if (caller is null)
+        {
+            var message = error is null
+                ? $"Unauthorized access to {path}. You have to provide a valid Bearer token."
+                : $"Unauthorized access to {path}. CODE 401; ERROR {error}";
+            await Unauthorized(context, message);
+            return;
+        }
+        if (isAdmin && !caller.IsRoot)
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await context.Response.WriteAsJsonAsync(new ApiResponse<object>(null, Errno.Forbidden, "Only the root token can access the admin API."), context.RequestAborted);
+            return;
+        }
+        context.Items[Caller.ItemKey] = caller;
+        await next(context);
+    }
+
+    private static Task Unauthorized(HttpContext context, string message)
+    {
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return context.Response.WriteAsJsonAsync(new ApiResponse<object>(null, Errno.Unauthorized, message), context.RequestAborted);
+    }
+}

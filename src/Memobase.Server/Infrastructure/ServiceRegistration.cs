@@ -1,0 +1,91 @@
+using Memobase.Server.Admin;
+using Memobase.Server.Blobs;
+using Memobase.Server.Buffers;
+using Memobase.Server.Data;
+using Memobase.Server.Llm;
+using Memobase.Server.Processing;
+using Memobase.Server.Projects;
+using Memobase.Server.Users;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.Options;
+
+namespace Memobase.Server.Infrastructure;
+
+public static class ServiceRegistration
+{
+    public static WebApplicationBuilder AddMemobase(this WebApplicationBuilder builder)
+    {
+        builder.Configuration.InsertUpstreamConfiguration();
+        builder.AddMemobaseLogging();
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddOpenApiDocument();
+
+        services.AddMemobaseDatabase(builder.Configuration);
+        services.AddMemobaseOptions<AuthOptions>().Services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddMemobaseOptions<BufferOptions>().Services.AddSingleton<IValidateOptions<BufferOptions>, BufferOptionsValidator>();
+        services.AddMemobaseOptions<WorkerOptions>();
+        services.AddMemobaseLlm();
+
+        services.AddSingleton<ProjectTokenAuthenticator>();
+        services.AddSingleton<UsageRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<UsageRecorder>());
+        services.AddSingleton<FlushSignal>();
+        services.AddSingleton<JobQueue>();
+        services.AddSingleton<FlushCoordinator>();
+        services.AddSingleton<BufferService>();
+        services.AddSingleton<FlushWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<FlushWorker>());
+        return builder;
+    }
+
+    public static OptionsBuilder<T> AddMemobaseOptions<T>(this IServiceCollection services) where T : class
+        => services.AddOptions<T>().BindConfiguration(UpstreamConfiguration.Section).ValidateDataAnnotations().ValidateOnStart();
+
+    public static WebApplication UseMemobase(this WebApplication app)
+    {
+        app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseRouting();
+        app.UseMiddleware<BearerAuthMiddleware>();
+        app.UseMiddleware<RequestValidationMiddleware>();
+        app.UseMemobaseApiDocs();
+        return app;
+    }
+
+    public static WebApplication MapMemobaseEndpoints(this WebApplication app)
+    {
+        app.MapHealth();
+        app.MapUsers();
+        app.MapBlobs();
+        app.MapBuffers();
+        app.MapProjectsAdmin();
+        return app;
+    }
+
+    /// <summary>
+    /// Adds upstream's configuration names (config.yaml, MEMOBASE_*, DATABASE_URL, ACCESS_TOKEN) just below the .NET
+    /// environment-variable source, so appsettings &lt; upstream names &lt; .NET-style variables &lt; command line.
+    /// </summary>
+    private static void InsertUpstreamConfiguration(this ConfigurationManager configuration)
+    {
+        var temp = new ConfigurationBuilder().AddUpstreamMemobaseConfiguration(workingDirectory: Directory.GetCurrentDirectory());
+        var source = (MemoryConfigurationSource)temp.Sources[0];
+        var sources = configuration.Sources;
+        var index = -1;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is EnvironmentVariablesConfigurationSource { Prefix: null or "" })
+            {
+                index = i;
+                break;
+            }
+        }
+        if (index < 0) sources.Add(source);
+        else sources.Insert(index, source);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Memobase.Server.Buffers;
+using Memobase.Server.Data;
+using Memobase.Server.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Memobase.Server.Processing;
+
+/// <param name="Results">Upstream's flush <c>data</c>: <c>[]</c> nothing to do, <c>null</c> scheduled, one result when waited for.</param>
+public sealed record FlushOutcome(IReadOnlyList<FlushResult>? Results, Failure? Failure)
+{
+    public static readonly FlushOutcome Nothing = new([], null);
+    public static readonly FlushOutcome Scheduled = new(null, null);
+}
+
+/// <summary>
+/// Entry point for every flush (API, automatic threshold, idle timer): turns the buffer's idle entries into a queued
+/// job and, for <c>wait_process=true</c>, waits for that job to finish — whichever server process runs it.
+/// </summary>
+public sealed class FlushCoordinator(JobQueue queue, FlushSignal signal, IOptionsMonitor<WorkerOptions> options, TimeProvider clock)
+{
+    public async Task<FlushOutcome> FlushAsync(string projectId, Guid userId, string blobType, string trigger, bool wait, CancellationToken ct)
+    {
+        if (!BlobTypes.IsProcessable(blobType))
+        {
+            // Upstream: doc (and other) buffers are stored but never processed.
+            if (!await queue.HasIdleAsync(projectId, userId, blobType, ct)) return FlushOutcome.Nothing;
+            return wait ? new FlushOutcome(null, new Failure(Errno.BadRequest, $"Blob type {blobType} not supported")) : FlushOutcome.Scheduled;
+        }
+
+        var enqueued = await queue.EnqueueAsync(projectId, userId, blobType, trigger, ct);
+        if (enqueued.Attached) signal.Wake();
+        if (!wait) return enqueued.Attached ? FlushOutcome.Scheduled : FlushOutcome.Nothing;
+
+        // Waiting: our own job, or — when a concurrent flush already took the entries — the job that has them.
+        var jobId = enqueued.JobId ?? enqueued.ActiveJobId;
+        return jobId is { } id ? await WaitAsync(id, ct) : FlushOutcome.Nothing;
+    }
+
+    /// <summary>Polls the job row until it is done or failed (following merges), or the wait timeout passes.</summary>
+    public async Task<FlushOutcome> WaitAsync(Guid jobId, CancellationToken ct)
+    {
+        var timeout = TimeSpan.FromSeconds(options.CurrentValue.WaitTimeoutSeconds);
+        var started = clock.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(10);
+        var current = jobId;
+        string status = JobStatus.Queued;
+        while (clock.GetElapsedTime(started) < timeout)
+        {
+            var state = await queue.GetStateAsync(current, ct);
+            if (state is null)
+            {
+                return new FlushOutcome(null, new Failure(Errno.NotFound, $"Flush job {current} no longer exists (was its user deleted?)"));
+            }
+            status = state.Status;
+            switch (state.Status)
+            {
+                case JobStatus.Done:
+                    var result = state.ResultJson is null ? FlushResult.Empty : JsonSerializer.Deserialize<FlushResult>(state.ResultJson, Json.Storage)!;
+                    return new FlushOutcome([result], null);
+                case JobStatus.Failed:
+                    return new FlushOutcome(null, new Failure(state.LastErrno ?? Errno.InternalServerError,
+                        $"Buffer processing failed (flush job {current}): {state.LastError}"));
+                case JobStatus.Merged when state.MergedInto is { } target:
+                    current = target;
+                    continue;
+            }
+            await Task.Delay(delay, clock, ct);
+            delay = TimeSpan.FromMilliseconds(Math.Min(250, delay.TotalMilliseconds * 1.5));
+        }
+        return new FlushOutcome(null, new Failure(Errno.GatewayTimeout,
+            $"Timed out after {timeout.TotalSeconds:0.#} s waiting for flush job {current} (still {status}). " +
+            $"It keeps running in the background; see GET /admin/v1/jobs/{current}."));
+    }
+}

@@ -1,0 +1,562 @@
+using System.Text.Json;
+using Memobase.Server.Blobs;
+using Memobase.Server.Buffers;
+using Memobase.Server.Data;
+using Memobase.Server.Infrastructure;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Memobase.Server.Processing;
+
+public static class FlushTrigger
+{
+    public const string Flush = "flush";
+    public const string Auto = "auto";
+    public const string Idle = "idle";
+    public const string Retry = "retry";
+}
+
+/// <summary>A job this worker holds the lease of. <see cref="Attempt"/> fences every later write.</summary>
+public sealed record ClaimedJob(Guid Id, string ProjectId, Guid UserId, string BlobType, int Attempt, string Trigger);
+
+/// <param name="JobId">The queued job the entries were attached to (null when nothing was idle).</param>
+/// <param name="Attached">Whether this call moved entries from idle/failed to processing.</param>
+/// <param name="ActiveJobId">When nothing was attached: a queued or running job of the same buffer, if any.</param>
+public sealed record EnqueueResult(Guid? JobId, bool Attached, Guid? ActiveJobId);
+
+public sealed record JobState(Guid Id, string Status, string? ResultJson, string? LastError, int? LastErrno, Guid? MergedInto);
+
+/// <summary>
+/// The flush queue, kept entirely in PostgreSQL. Invariants:
+/// <list type="bullet">
+/// <item>at most one <c>queued</c> and one <c>running</c> job per buffer (project, user, type) — unique partial indexes;</item>
+/// <item>an entry belongs to exactly one job: it is attached by an UPDATE guarded by <c>status IN ('idle','failed')</c>;</item>
+/// <item>every transition is one transaction; completion re-checks the lease (owner + attempt) under a row lock, so a
+///   worker whose lease expired and was reclaimed can never write results twice.</item>
+/// </list>
+/// </summary>
+public sealed partial class JobQueue(NpgsqlDataSource db, IOptionsMonitor<WorkerOptions> options, ILogger<JobQueue> logger)
+{
+    public const string NotifyChannel = "memobase_flush_jobs";
+
+    public async Task<EnqueueResult> EnqueueAsync(string projectId, Guid userId, string blobType, string trigger, CancellationToken ct)
+    {
+        for (var round = 0; ; round++)
+        {
+            try
+            {
+                return await TryEnqueueAsync(projectId, userId, blobType, trigger, ct);
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected && round < 5)
+            {
+                // A concurrent transition took the queued slot between our statements: start over.
+            }
+        }
+    }
+
+    private async Task<EnqueueResult> TryEnqueueAsync(string projectId, Guid userId, string blobType, string trigger, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+
+        Guid jobId;
+        var created = false;
+        while (true)
+        {
+            var candidate = Guid.NewGuid();
+            var inserted = await ScalarAsync<Guid?>(conn, tx, """
+                INSERT INTO flush_jobs (id, project_id, user_id, blob_type, status, trigger, max_attempts)
+                SELECT $1, $2, $3, $4, 'queued', $5, $6
+                WHERE EXISTS (SELECT 1 FROM buffer_entries WHERE project_id = $2 AND user_id = $3 AND blob_type = $4 AND status IN ('idle', 'failed'))
+                ON CONFLICT (project_id, user_id, blob_type) WHERE status = 'queued' DO NOTHING
+                RETURNING id
+                """, ct, candidate, projectId, userId, blobType, trigger, options.CurrentValue.MaxAttempts);
+            if (inserted is { } id)
+            {
+                jobId = id;
+                created = true;
+                break;
+            }
+            var existing = await ScalarAsync<Guid?>(conn, tx, """
+                SELECT id FROM flush_jobs WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status = 'queued' FOR UPDATE
+                """, ct, projectId, userId, blobType);
+            if (existing is { } e)
+            {
+                jobId = e;
+                break;
+            }
+            // No queued job and nothing to attach: report a running job to wait on, if any.
+            var hasWork = await ScalarAsync<bool>(conn, tx, """
+                SELECT EXISTS (SELECT 1 FROM buffer_entries WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status IN ('idle', 'failed'))
+                """, ct, projectId, userId, blobType);
+            if (!hasWork)
+            {
+                var running = await ActiveJobAsync(conn, tx, projectId, userId, blobType, ct);
+                await tx.CommitAsync(ct);
+                return new EnqueueResult(null, false, running);
+            }
+            // The queued job was claimed between our two statements; try again.
+        }
+
+        var attached = await ExecuteAsync(conn, tx, """
+            WITH a AS (
+                UPDATE buffer_entries SET status = 'processing', job_id = $4, updated_at = now()
+                WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status IN ('idle', 'failed')
+                RETURNING 1)
+            UPDATE flush_jobs SET entry_count = entry_count + (SELECT count(*) FROM a), updated_at = now()
+            WHERE id = $4 AND EXISTS (SELECT 1 FROM a)
+            """, ct, projectId, userId, blobType, jobId);
+        if (attached == 0)
+        {
+            if (created)
+            {
+                await tx.RollbackAsync(ct);
+                return new EnqueueResult(null, false, await ActiveJobAsync(projectId, userId, blobType, ct));
+            }
+            await tx.CommitAsync(ct);
+            return new EnqueueResult(null, false, jobId);
+        }
+        await ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
+        await tx.CommitAsync(ct);
+        return new EnqueueResult(jobId, true, null);
+    }
+
+    private async Task<Guid?> ActiveJobAsync(string projectId, Guid userId, string blobType, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await ActiveJobAsync(conn, null, projectId, userId, blobType, ct);
+    }
+
+    private static Task<Guid?> ActiveJobAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string projectId, Guid userId, string blobType, CancellationToken ct)
+        => ScalarAsync<Guid?>(conn, tx, """
+            SELECT id FROM flush_jobs WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status IN ('queued', 'running')
+            ORDER BY (status = 'queued') DESC LIMIT 1
+            """, ct, projectId, userId, blobType);
+
+    public async Task<bool> HasIdleAsync(string projectId, Guid userId, string blobType, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await ScalarAsync<bool>(conn, null,
+            "SELECT EXISTS (SELECT 1 FROM buffer_entries WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status = 'idle')",
+            ct, projectId, userId, blobType);
+    }
+
+    /// <summary>Claims the oldest ready job whose buffer has no running job, and starts an attempt.</summary>
+    public async Task<ClaimedJob?> ClaimAsync(string owner, CancellationToken ct)
+    {
+        try
+        {
+            await using var conn = await db.OpenConnectionAsync(ct);
+            await using var tx = await conn.BeginTransactionAsync(ct);
+            ClaimedJob? job = null;
+            await using (var cmd = Command(conn, tx, """
+                WITH next AS (
+                    SELECT j.id FROM flush_jobs j
+                    WHERE j.status = 'queued' AND j.run_after <= now()
+                      AND NOT EXISTS (SELECT 1 FROM flush_jobs r
+                                      WHERE r.project_id = j.project_id AND r.user_id = j.user_id
+                                        AND r.blob_type = j.blob_type AND r.status = 'running')
+                    ORDER BY j.run_after
+                    LIMIT 1
+                    FOR UPDATE SKIP LOCKED)
+                UPDATE flush_jobs j
+                SET status = 'running', attempts = j.attempts + 1, lease_owner = $1,
+                    lease_expires_at = now() + make_interval(secs => $2), started_at = coalesce(j.started_at, now()), updated_at = now()
+                FROM next WHERE j.id = next.id
+                RETURNING j.id, j.project_id, j.user_id, j.blob_type, j.attempts, j.trigger
+                """, owner, options.CurrentValue.LeaseSeconds))
+            await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            {
+                if (await reader.ReadAsync(ct))
+                {
+                    job = new ClaimedJob(reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5));
+                }
+            }
+            if (job is null) return null;
+            await ExecuteAsync(conn, tx, """
+                INSERT INTO flush_job_attempts (job_id, attempt, worker, outcome, started_at) VALUES ($1, $2, $3, 'running', now())
+                ON CONFLICT (job_id, attempt) DO UPDATE SET worker = EXCLUDED.worker, outcome = 'running', started_at = now(), finished_at = NULL, error = NULL;
+                """, ct, job.Id, job.Attempt, owner);
+            await ExecuteAsync(conn, tx, "UPDATE buffer_entries SET attempts = attempts + 1, updated_at = now() WHERE job_id = $1 AND status = 'processing'", ct, job.Id);
+            await tx.CommitAsync(ct);
+            return job;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            return null; // another worker started a job of the same buffer at the same instant; it will be picked up later
+        }
+    }
+
+    /// <returns>False when the lease was lost (expired and reclaimed, or the job was deleted with its user).</returns>
+    public async Task<bool> RenewLeaseAsync(ClaimedJob job, string owner, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        return await ExecuteAsync(conn, null, """
+            UPDATE flush_jobs SET lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
+            WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempts = $3
+            """, ct, job.Id, owner, job.Attempt, options.CurrentValue.LeaseSeconds) == 1;
+    }
+
+    public async Task<PipelineInput> LoadInputAsync(ClaimedJob job, TimeZoneInfo timeZone, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var blobs = new List<BufferedBlob>();
+        await using (var cmd = Command(conn, null, """
+            SELECT e.id, e.blob_id, e.blob_type, b.blob_data::text, b.created_at, e.token_size
+            FROM buffer_entries e JOIN blobs b ON b.project_id = e.project_id AND b.id = e.blob_id
+            WHERE e.job_id = $1 AND e.status = 'processing'
+            ORDER BY e.seq
+            """, job.Id))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                var type = reader.GetString(2);
+                var content = BlobParser.FromStored(type, reader.GetString(3));
+                if (content is null) continue;
+                blobs.Add(new BufferedBlob(reader.GetGuid(0), reader.GetGuid(1), type, content,
+                    new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero), reader.GetInt32(5)));
+            }
+        }
+        var config = await ScalarAsync<string?>(conn, null, "SELECT profile_config FROM projects WHERE project_id = $1", ct, job.ProjectId);
+        var profiles = new List<ExistingProfile>();
+        await using (var cmd = Command(conn, null, """
+            SELECT id, coalesce(attributes ->> 'topic', ''), coalesce(attributes ->> 'sub_topic', ''), content, attributes::text, updated_at
+            FROM user_profiles WHERE project_id = $1 AND user_id = $2 ORDER BY updated_at DESC
+            """, job.ProjectId, job.UserId))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                profiles.Add(new ExistingProfile(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetDateTime(5)));
+            }
+        }
+        _ = timeZone;
+        return new PipelineInput(job.ProjectId, job.UserId, job.BlobType, blobs, config, profiles);
+    }
+
+    /// <summary>
+    /// Writes the run's profile changes and event, marks the entries done (deleting processed chat blobs unless they are
+    /// persistent) and the job done — all in one transaction, only if this worker still holds the lease.
+    /// </summary>
+    /// <returns>False when the lease was lost: nothing was written.</returns>
+    public async Task<bool> CompleteAsync(ClaimedJob job, string owner, PipelineResult run, FlushResult result, bool deleteBlobs,
+        int processingMs, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var held = await ScalarAsync<int?>(conn, tx, """
+            SELECT 1 FROM flush_jobs WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempts = $3 FOR UPDATE
+            """, ct, job.Id, owner, job.Attempt) is not null;
+        if (!held)
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+
+        await using var batch = new NpgsqlBatch(conn, tx);
+        if (run.Adds.Count > 0)
+        {
+            batch.BatchCommands.Add(BatchCommand("""
+                INSERT INTO user_profiles (project_id, id, user_id, content, attributes)
+                SELECT $1, a.id, $2, a.content, a.attributes::jsonb FROM unnest($3::uuid[], $4::text[], $5::text[]) AS a(id, content, attributes)
+                """, job.ProjectId, job.UserId, run.Adds.Select(a => a.Id).ToArray(), run.Adds.Select(a => a.Content).ToArray(),
+                run.Adds.Select(a => a.AttributesJson).ToArray()));
+        }
+        if (run.Updates.Count > 0)
+        {
+            batch.BatchCommands.Add(BatchCommand("""
+                UPDATE user_profiles p SET content = u.content, attributes = u.attributes::jsonb, updated_at = now()
+                FROM unnest($3::uuid[], $4::text[], $5::text[]) AS u(id, content, attributes)
+                WHERE p.project_id = $1 AND p.user_id = $2 AND p.id = u.id
+                """, job.ProjectId, job.UserId, run.Updates.Select(u => u.Id).ToArray(), run.Updates.Select(u => u.Content).ToArray(),
+                run.Updates.Select(u => u.AttributesJson).ToArray()));
+        }
+        if (run.Deletes.Count > 0)
+        {
+            batch.BatchCommands.Add(BatchCommand("DELETE FROM user_profiles WHERE project_id = $1 AND user_id = $2 AND id = ANY($3)",
+                job.ProjectId, job.UserId, run.Deletes.ToArray()));
+        }
+        if (run.Event is { } ev)
+        {
+            batch.BatchCommands.Add(BatchCommand("""
+                INSERT INTO user_events (project_id, id, user_id, event_data, embedding) VALUES ($1, $2, $3, $4::jsonb, $5)
+                """, job.ProjectId, ev.Id, job.UserId, ev.EventDataJson, (object?)ev.Embedding ?? DBNull.Value));
+            foreach (var gist in ev.Gists)
+            {
+                batch.BatchCommands.Add(BatchCommand("""
+                    INSERT INTO user_event_gists (project_id, id, user_id, event_id, gist_data, embedding) VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+                    """, job.ProjectId, gist.Id, job.UserId, ev.Id, JsonSerializer.Serialize(new { content = gist.Content }, Json.Storage),
+                    (object?)gist.Embedding ?? DBNull.Value));
+            }
+        }
+        batch.BatchCommands.Add(BatchCommand("""
+            UPDATE buffer_entries SET status = 'done', processed_at = now(), updated_at = now(), last_error = NULL
+            WHERE job_id = $1 AND status = 'processing'
+            """, job.Id));
+        if (deleteBlobs)
+        {
+            // Cascades to the done buffer entries (upstream's default: processed chat blobs are not kept).
+            batch.BatchCommands.Add(BatchCommand("""
+                DELETE FROM blobs b USING buffer_entries e
+                WHERE e.job_id = $1 AND e.status = 'done' AND b.project_id = e.project_id AND b.id = e.blob_id
+                """, job.Id));
+        }
+        batch.BatchCommands.Add(BatchCommand("""
+            UPDATE flush_jobs SET status = 'done', finished_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                result = $2::jsonb, truncated_count = $3, llm_calls = llm_calls + $4, prompt_tokens = prompt_tokens + $5,
+                completion_tokens = completion_tokens + $6, llm_ms = coalesce(llm_ms, 0) + $7, processing_ms = $8, last_error = NULL, last_errno = NULL
+            WHERE id = $1
+            """, job.Id, JsonSerializer.Serialize(result, Json.Storage), run.TruncatedCount, run.Usage.Calls, run.Usage.PromptTokens,
+            run.Usage.CompletionTokens, run.Usage.ElapsedMs, processingMs));
+        batch.BatchCommands.Add(BatchCommand("""
+            UPDATE flush_job_attempts SET outcome = 'done', finished_at = now(), llm_calls = $3, prompt_tokens = $4, completion_tokens = $5
+            WHERE job_id = $1 AND attempt = $2
+            """, job.Id, job.Attempt, run.Usage.Calls, run.Usage.PromptTokens, run.Usage.CompletionTokens));
+        await batch.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>
+    /// Ends an attempt that did not complete. Retryable failures with attempts left go back to <c>queued</c> after a
+    /// backoff; otherwise the job and its entries become <c>failed</c> (entries stay retryable by the next flush).
+    /// With <paramref name="countAttempt"/> false (graceful shutdown) the attempt is given back.
+    /// </summary>
+    /// <returns>The job's new status, or null when this worker no longer held the lease.</returns>
+    public async Task<string?> FailAttemptAsync(ClaimedJob job, string owner, int errno, string error, bool retryable, LlmUsage usage,
+        bool countAttempt, CancellationToken ct)
+    {
+        for (var round = 0; ; round++)
+        {
+            try
+            {
+                await using var conn = await db.OpenConnectionAsync(ct);
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                var held = await ScalarAsync<int?>(conn, tx, """
+                    SELECT 1 FROM flush_jobs WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempts = $3 FOR UPDATE
+                    """, ct, job.Id, owner, job.Attempt) is not null;
+                if (!held)
+                {
+                    await tx.RollbackAsync(ct);
+                    return null;
+                }
+                var status = await EndAttemptAsync(conn, tx, job.Id, job.Attempt, errno, error, retryable, usage, countAttempt ? "failed" : "released", countAttempt, ct);
+                await tx.CommitAsync(ct);
+                return status;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected && round < 5)
+            {
+                // a flush created a queued job while we were merging: retry, it will be merged this time
+            }
+        }
+    }
+
+    /// <summary>Reclaims jobs whose lease expired (their worker died or hung): each is retried or failed.</summary>
+    public async Task<int> ReapExpiredAsync(CancellationToken ct)
+    {
+        var reaped = 0;
+        while (true)
+        {
+            try
+            {
+                await using var conn = await db.OpenConnectionAsync(ct);
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                (Guid Id, int Attempt, string? Owner)? expired = null;
+                await using (var cmd = Command(conn, tx, """
+                    SELECT id, attempts, lease_owner FROM flush_jobs
+                    WHERE status = 'running' AND lease_expires_at < now()
+                    ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED
+                    """))
+                await using (var reader = await cmd.ExecuteReaderAsync(ct))
+                {
+                    if (await reader.ReadAsync(ct)) expired = (reader.GetGuid(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+                }
+                if (expired is not { } e)
+                {
+                    await tx.CommitAsync(ct);
+                    return reaped;
+                }
+                var status = await EndAttemptAsync(conn, tx, e.Id, e.Attempt, Errno.InternalServerError,
+                    $"lease expired: worker {e.Owner} stopped renewing it (crashed or hung)", retryable: true, LlmUsage.None, "expired", countAttempt: true, ct);
+                await tx.CommitAsync(ct);
+                LogReaped(logger, e.Id, e.Owner, status);
+                reaped++;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected)
+            {
+                // raced a flush creating a queued job; the next round merges it
+            }
+        }
+    }
+
+    private async Task<string> EndAttemptAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, int attempt, int errno, string error,
+        bool retryable, LlmUsage usage, string outcome, bool countAttempt, CancellationToken ct)
+    {
+        var o = options.CurrentValue;
+        var (attempts, maxAttempts) = await ReadAttemptsAsync(conn, tx, jobId, ct);
+        var effective = countAttempt ? attempts : attempts - 1;
+        string status;
+        if (retryable && effective < maxAttempts)
+        {
+            var delay = countAttempt ? Math.Min(o.RetryMaxDelaySeconds, o.RetryBaseDelaySeconds * Math.Pow(2, Math.Max(0, effective - 1))) : 0;
+            await MergeQueuedIntoAsync(conn, tx, jobId, ct);
+            await ExecuteAsync(conn, tx, """
+                UPDATE flush_jobs SET status = 'queued', attempts = $2, lease_owner = NULL, lease_expires_at = NULL,
+                    run_after = now() + make_interval(secs => $3), last_error = $4, last_errno = $5, updated_at = now(),
+                    llm_calls = llm_calls + $6, prompt_tokens = prompt_tokens + $7, completion_tokens = completion_tokens + $8
+                WHERE id = $1
+                """, ct, jobId, effective, delay, error, errno, usage.Calls, usage.PromptTokens, usage.CompletionTokens);
+            status = JobStatus.Queued;
+        }
+        else
+        {
+            await ExecuteAsync(conn, tx, """
+                UPDATE flush_jobs SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                    last_error = $2, last_errno = $3, updated_at = now(),
+                    llm_calls = llm_calls + $4, prompt_tokens = prompt_tokens + $5, completion_tokens = completion_tokens + $6
+                WHERE id = $1
+                """, ct, jobId, error, errno, usage.Calls, usage.PromptTokens, usage.CompletionTokens);
+            await ExecuteAsync(conn, tx, """
+                UPDATE buffer_entries SET status = 'failed', last_error = $2, updated_at = now() WHERE job_id = $1 AND status = 'processing'
+                """, ct, jobId, error);
+            status = JobStatus.Failed;
+        }
+        await ExecuteAsync(conn, tx, """
+            UPDATE flush_job_attempts SET outcome = $3, error = $4, finished_at = now(), llm_calls = $5, prompt_tokens = $6, completion_tokens = $7
+            WHERE job_id = $1 AND attempt = $2
+            """, ct, jobId, attempt, outcome, error, usage.Calls, usage.PromptTokens, usage.CompletionTokens);
+        return status;
+    }
+
+    /// <summary>Folds the buffer's queued job (if any) into <paramref name="jobId"/>, which is about to become queued itself.</summary>
+    private static async Task MergeQueuedIntoAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, CancellationToken ct)
+    {
+        var other = await ScalarAsync<Guid?>(conn, tx, """
+            SELECT q.id FROM flush_jobs q JOIN flush_jobs j ON j.project_id = q.project_id AND j.user_id = q.user_id AND j.blob_type = q.blob_type
+            WHERE j.id = $1 AND q.status = 'queued' AND q.id <> $1
+            FOR UPDATE OF q
+            """, ct, jobId);
+        if (other is not { } queued) return;
+        await ExecuteAsync(conn, tx, "UPDATE buffer_entries SET job_id = $1, updated_at = now() WHERE job_id = $2 AND status = 'processing'", ct, jobId, queued);
+        await ExecuteAsync(conn, tx, """
+            UPDATE flush_jobs SET status = 'merged', merged_into = $1, finished_at = now(), updated_at = now() WHERE id = $2;
+            """, ct, jobId, queued);
+        await ExecuteAsync(conn, tx, """
+            UPDATE flush_jobs SET entry_count = (SELECT count(*) FROM buffer_entries WHERE job_id = $1 AND status = 'processing') WHERE id = $1
+            """, ct, jobId);
+    }
+
+    private static async Task<(int Attempts, int MaxAttempts)> ReadAttemptsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, "SELECT attempts, max_attempts FROM flush_jobs WHERE id = $1", jobId);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt32(0), reader.GetInt32(1));
+    }
+
+    /// <summary>Admin retry: a failed job goes back to the queue with its failed entries and a fresh attempt budget.</summary>
+    /// <returns>Null on success, else the reason it cannot be retried.</returns>
+    public async Task<Failure?> RetryFailedAsync(Guid jobId, CancellationToken ct)
+    {
+        for (var round = 0; ; round++)
+        {
+            try
+            {
+                await using var conn = await db.OpenConnectionAsync(ct);
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                var status = await ScalarAsync<string?>(conn, tx, "SELECT status FROM flush_jobs WHERE id = $1 FOR UPDATE", ct, jobId);
+                if (status is null) return Failure.NotFound($"Flush job {jobId} not found");
+                if (status != JobStatus.Failed) return new Failure(Errno.Conflict, $"Flush job {jobId} is {status}; only failed jobs can be retried");
+                var entries = await ExecuteAsync(conn, tx, """
+                    UPDATE buffer_entries SET status = 'processing', updated_at = now() WHERE job_id = $1 AND status = 'failed'
+                    """, ct, jobId);
+                if (entries == 0)
+                {
+                    return new Failure(Errno.Conflict, $"Flush job {jobId} has no failed entries left (a later flush took them, or they were deleted)");
+                }
+                await MergeQueuedIntoAsync(conn, tx, jobId, ct);
+                await ExecuteAsync(conn, tx, """
+                    UPDATE flush_jobs SET status = 'queued', trigger = 'retry', max_attempts = attempts + $2, run_after = now(),
+                        finished_at = NULL, updated_at = now(),
+                        entry_count = (SELECT count(*) FROM buffer_entries WHERE job_id = $1 AND status = 'processing')
+                    WHERE id = $1
+                    """, ct, jobId, options.CurrentValue.MaxAttempts);
+                await ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
+                await tx.CommitAsync(ct);
+                return null;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected && round < 5)
+            {
+            }
+        }
+    }
+
+    public async Task<JobState?> GetStateAsync(Guid jobId, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, "SELECT status, result::text, last_error, last_errno, merged_into FROM flush_jobs WHERE id = $1", jobId);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        return new JobState(jobId, reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetInt32(3), reader.IsDBNull(4) ? null : reader.GetGuid(4));
+    }
+
+    /// <summary>Buffers of processable types whose newest idle entry is older than <paramref name="idleFor"/>.</summary>
+    public async Task<IReadOnlyList<(string ProjectId, Guid UserId, string BlobType)>> FindIdleBuffersAsync(TimeSpan idleFor, int limit, CancellationToken ct)
+    {
+        var result = new List<(string, Guid, string)>();
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var cmd = Command(conn, null, """
+            SELECT project_id, user_id, blob_type FROM buffer_entries
+            WHERE status = 'idle' AND blob_type = ANY($1)
+            GROUP BY project_id, user_id, blob_type
+            HAVING max(created_at) < now() - make_interval(secs => $2)
+            LIMIT $3
+            """, BlobTypes.Processable, idleFor.TotalSeconds, limit);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) result.Add((reader.GetString(0), reader.GetGuid(1), reader.GetString(2)));
+        return result;
+    }
+
+    // ---- small Npgsql helpers (positional parameters) ----
+
+    internal static NpgsqlCommand Command(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, params object?[] args)
+    {
+        var cmd = new NpgsqlCommand(sql, conn, tx);
+        foreach (var a in args) cmd.Parameters.Add(Parameter(a));
+        return cmd;
+    }
+
+    private static NpgsqlBatchCommand BatchCommand(string sql, params object?[] args)
+    {
+        var cmd = new NpgsqlBatchCommand(sql);
+        foreach (var a in args) cmd.Parameters.Add(Parameter(a));
+        return cmd;
+    }
+
+    private static NpgsqlParameter Parameter(object? value) => value switch
+    {
+        null => new NpgsqlParameter { Value = DBNull.Value },
+        string[] s => new NpgsqlParameter { Value = s, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+        _ => new NpgsqlParameter { Value = value },
+    };
+
+    internal static async Task<int> ExecuteAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params object?[] args)
+    {
+        await using var cmd = Command(conn, tx, sql, args);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    internal static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params object?[] args)
+    {
+        await using var cmd = Command(conn, tx, sql, args);
+        var value = await cmd.ExecuteScalarAsync(ct);
+        return value is null or DBNull ? default! : (T)value;
+    }
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Flush job {JobId}: lease of worker {Owner} expired; job is now {Status}")]
+    private static partial void LogReaped(ILogger logger, Guid jobId, string? owner, string status);
+}

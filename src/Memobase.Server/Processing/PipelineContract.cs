@@ -1,0 +1,58 @@
+using Memobase.Server.Blobs;
+
+namespace Memobase.Server.Processing;
+
+// The contract between the durable job runner (JobQueue/FlushWorker, which owns the database transactions) and the
+// LLM pipeline (BufferPipeline, which owns prompts and parsing and never writes to the database).
+
+/// <summary>One buffered blob handed to the pipeline, oldest first.</summary>
+public sealed record BufferedBlob(Guid EntryId, Guid BlobId, string BlobType, BlobContent Content, DateTimeOffset CreatedAt, int TokenSize);
+
+/// <summary>A stored profile row of the user, as the pipeline sees it.</summary>
+public sealed record ExistingProfile(Guid Id, string Topic, string SubTopic, string Content, string? AttributesJson, DateTime UpdatedAt);
+
+public sealed record PipelineInput(
+    string ProjectId,
+    Guid UserId,
+    string BlobType,
+    IReadOnlyList<BufferedBlob> Blobs,
+    /// <summary>The project's raw profile_config YAML (null or empty: none).</summary>
+    string? ProjectProfileConfig,
+    IReadOnlyList<ExistingProfile> Profiles);
+
+public sealed record ProfileAdd(Guid Id, string Content, string AttributesJson);
+
+public sealed record ProfileUpdate(Guid Id, string Content, string AttributesJson);
+
+public sealed record GistPlan(Guid Id, string Content, float[]? Embedding);
+
+/// <summary>The event to write: <paramref name="EventDataJson"/> always has event_tip, event_tags and profile_delta (a list).</summary>
+public sealed record EventPlan(Guid Id, string EventDataJson, float[]? Embedding, IReadOnlyList<GistPlan> Gists);
+
+/// <summary>Counters for one pipeline run (recorded on the job and in the project's usage).</summary>
+public sealed record LlmUsage(int Calls, int PromptTokens, int CompletionTokens, int ElapsedMs)
+{
+    public static readonly LlmUsage None = new(0, 0, 0, 0);
+}
+
+/// <summary>Everything one run decided. The job runner applies it in the transaction that marks the entries done.</summary>
+public sealed record PipelineResult(
+    IReadOnlyList<ProfileAdd> Adds,
+    IReadOnlyList<ProfileUpdate> Updates,
+    IReadOnlyList<Guid> Deletes,
+    EventPlan? Event,
+    int TruncatedCount,
+    LlmUsage Usage);
+
+/// <summary>
+/// A failed run. <see cref="Retryable"/> failures (LLM unreachable, HTTP 5xx, timeouts, LLM not configured) are retried
+/// with backoff by the job runner; others (e.g. nothing left after truncation) fail the job at once.
+/// <see cref="Errno"/> is what a waiting caller sees: 503 LLM failure, 520 processing/parse failure, 500 other.
+/// </summary>
+public sealed class PipelineException(int errno, string message, bool retryable, LlmUsage? usage = null, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public int Errno { get; } = errno;
+    public bool Retryable { get; } = retryable;
+    public LlmUsage Usage { get; } = usage ?? LlmUsage.None;
+}

@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Memobase.Server.Processing;
+
+/// <summary>Knobs of the durable flush queue and its hosted worker (config section "Memobase", snake_case keys).</summary>
+public sealed class WorkerOptions
+{
+    /// <summary>Run the hosted worker in this process. Off: this replica only serves HTTP and enqueues.</summary>
+    [ConfigurationKeyName("worker_enabled")]
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Jobs this process runs at the same time (jobs of one buffer never run concurrently).</summary>
+    [ConfigurationKeyName("worker_concurrency")]
+    [Range(1, 256)]
+    public int Concurrency { get; set; } = 4;
+
+    /// <summary>A running job's lease; the worker renews it every third of this. An expired lease is reclaimed.</summary>
+    [ConfigurationKeyName("job_lease_seconds")]
+    [Range(1, 3600)]
+    public double LeaseSeconds { get; set; } = 60;
+
+    /// <summary>Attempts per job before its entries become <c>failed</c>.</summary>
+    [ConfigurationKeyName("job_max_attempts")]
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Backoff before retry n is base × 2^(n-1), capped by <see cref="RetryMaxDelaySeconds"/>.</summary>
+    [ConfigurationKeyName("job_retry_base_delay_seconds")]
+    [Range(0, 3600)]
+    public double RetryBaseDelaySeconds { get; set; } = 5;
+
+    [ConfigurationKeyName("job_retry_max_delay_seconds")]
+    [Range(0, 86400)]
+    public double RetryMaxDelaySeconds { get; set; } = 300;
+
+    /// <summary>How often an idle worker looks for work without being woken (wake-ups come from this process and LISTEN/NOTIFY).</summary>
+    [ConfigurationKeyName("worker_poll_seconds")]
+    [Range(0.01, 600)]
+    public double PollSeconds { get; set; } = 2;
+
+    /// <summary>How often expired leases are reclaimed and idle buffers are checked for the idle-time flush.</summary>
+    [ConfigurationKeyName("worker_maintenance_seconds")]
+    [Range(0.05, 3600)]
+    public double MaintenanceSeconds { get; set; } = 5;
+
+    /// <summary>How long <c>wait_process=true</c> waits for its job before answering with errno 504.</summary>
+    [ConfigurationKeyName("wait_process_timeout_seconds")]
+    [Range(0.1, 3600)]
+    public double WaitTimeoutSeconds { get; set; } = 300;
+
+    public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Memobase.Server.Data;
+using Memobase.Server.Infrastructure;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Memobase.Server.Users;
+
+public sealed record CreateUserRequest(JsonElement? Data, string? Id);
+
+public sealed record IdData(Guid Id);
+
+/// <summary>GET user payload. <c>id</c> is always null and the user's fields sit under <c>data</c>, as upstream.</summary>
+public sealed record UserData(JsonElement? Data, Guid? Id, DateTime CreatedAt, DateTime UpdatedAt);
+
+public static class UsersApi
+{
+    public static RouteGroupBuilder MapUsers(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/users").WithTags("user");
+
+        group.MapPost("", CreateUser)
+            .WithName("create_user_api_v1_users_post")
+            .WithSummary("Create User")
+            .WithDescription("Create a user with optional custom fields. A client-supplied id must be a UUID v4 or v5.")
+            .ProducesValidationProblem422();
+        group.MapGet("/{user_id}", GetUser)
+            .WithName("get_user_api_v1_users__user_id__get")
+            .WithSummary("Get User")
+            .ProducesValidationProblem422();
+        group.MapPut("/{user_id}", UpdateUser)
+            .WithName("update_user_api_v1_users__user_id__put")
+            .WithSummary("Update User")
+            .WithDescription("Replace the user's custom fields with the JSON object in the body.")
+            .ProducesValidationProblem422();
+        group.MapDelete("/{user_id}", DeleteUser)
+            .WithName("delete_user_api_v1_users__user_id__delete")
+            .WithSummary("Delete User")
+            .WithDescription("Delete the user and everything it owns: blobs, buffer entries, flush jobs, profiles, events.")
+            .ProducesValidationProblem422();
+        return group;
+    }
+
+    public static async Task<Results<Ok<ApiResponse<IdData>>, UnprocessableEntity<HttpValidationError>>> CreateUser(
+        CreateUserRequest body, Caller caller, MemobaseDb db, CancellationToken ct)
+    {
+        var id = Guid.NewGuid();
+        if (body.Id is not null && !Validation.TryParseUuid45(body.Id, out id))
+        {
+            return Validation.Problem([Validation.InvalidUuid("body", "id", body.Id)]);
+        }
+        if (body.Data is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
+        {
+            return Validation.Problem(["body", "data"], "Input should be a valid dictionary", "dict_type");
+        }
+
+        var fields = body.Data is { ValueKind: JsonValueKind.Object } d ? d.GetRawText() : null;
+        var inserted = await db.Database.ExecuteSqlAsync(
+            $"""
+            INSERT INTO users (project_id, id, additional_fields) VALUES ({caller.ProjectId}, {id}, {fields}::jsonb)
+            ON CONFLICT (project_id, id) DO NOTHING
+            """, ct);
+        return inserted == 0
+            ? Api.Fail<IdData>(Errno.Conflict, $"User {id} already exists")
+            : Api.Ok(new IdData(id));
+    }
+
+    public static async Task<Ok<ApiResponse<UserData>>> GetUser(Guid user_id, Caller caller, MemobaseDb db, CancellationToken ct)
+    {
+        var user = await db.Users.AsNoTracking()
+            .Where(u => u.ProjectId == caller.ProjectId && u.Id == user_id)
+            .Select(u => new { u.AdditionalFields, u.CreatedAt, u.UpdatedAt })
+            .FirstOrDefaultAsync(ct);
+        return user is null
+            ? Api.Fail<UserData>(UserNotFound(user_id))
+            : Api.Ok(new UserData(Json.Raw(user.AdditionalFields), null, user.CreatedAt, user.UpdatedAt));
+    }
+
+    public static async Task<Results<Ok<ApiResponse<IdData>>, UnprocessableEntity<HttpValidationError>>> UpdateUser(
+        Guid user_id, JsonElement body, Caller caller, MemobaseDb db, CancellationToken ct)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return Validation.Problem(["body"], "Input should be a valid dictionary", "dict_type");
+        }
+        var fields = body.GetRawText();
+        var updated = await db.Database.ExecuteSqlAsync(
+            $"UPDATE users SET additional_fields = {fields}::jsonb, updated_at = now() WHERE project_id = {caller.ProjectId} AND id = {user_id}", ct);
+        return updated == 0 ? Api.Fail<IdData>(UserNotFound(user_id)) : Api.Ok(new IdData(user_id));
+    }
+
+    public static async Task<Ok<ApiResponse<object>>> DeleteUser(Guid user_id, Caller caller, MemobaseDb db, CancellationToken ct)
+    {
+        var deleted = await db.Users.Where(u => u.ProjectId == caller.ProjectId && u.Id == user_id).ExecuteDeleteAsync(ct);
+        return deleted == 0 ? Api.Fail<object>(UserNotFound(user_id)) : Api.Done();
+    }
+
+    public static Failure UserNotFound(Guid userId) => Failure.NotFound($"User {userId} not found");
+}

@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Memobase.Server.Tests.Infrastructure;
+
+namespace Memobase.Server.Tests.Api;
+
+public sealed class AuthTests(MemobaseApp app) : IClassFixture<MemobaseApp>
+{
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer wrong-token")]
+    [InlineData("Basic cm9vdDpzZWNyZXQ=")]
+    [InlineData("bearer root-test-token")]
+    [InlineData("Bearer sk-nosuchproject-abcdef")]
+    [InlineData("Bearer sk-")]
+    public async Task Missing_or_wrong_token_gets_401_with_the_envelope(string? header)
+    {
+        var client = app.Client(token: null);
+        if (header is not null) client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", header);
+        using var response = await client.GetAsync($"/api/v1/users/{Guid.NewGuid()}");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var body = await response.Json();
+        Assert.Equal(401, body["errno"]!.GetValue<int>());
+        Assert.Null(body["data"]);
+        Assert.StartsWith("Unauthorized access to /api/v1/users/", body["errmsg"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Healthcheck_needs_no_token_and_really_queries_the_database()
+    {
+        var data = await app.Client(token: null).GetAsync("/api/v1/healthcheck").Ok();
+        Assert.Null(data);
+    }
+
+    [Fact]
+    public async Task Admin_routes_need_the_root_token()
+    {
+        var project = await app.Client().PostJson("/admin/v1/projects", new { project_id = "auth-admin" }).Ok();
+        var projectClient = app.Client(project!["token"]!.GetValue<string>());
+        using var response = await projectClient.GetAsync("/admin/v1/projects");
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        using var anonymous = await app.Client(token: null).GetAsync("/admin/v1/projects");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Fact]
+    public async Task Suspended_project_is_rejected_and_a_rotated_token_replaces_the_old_one()
+    {
+        var root = app.Client();
+        var created = await root.PostJson("/admin/v1/projects", new { project_id = "auth-suspend" }).Ok();
+        var token = created!["token"]!.GetValue<string>();
+        Assert.StartsWith("sk-auth-suspend-", token);
+        var client = app.Client(token);
+        await client.CreateUserAsync();
+
+        var rotated = await root.PostAsync("/admin/v1/projects/auth-suspend/rotate_token", null).Ok();
+        var newToken = rotated!["token"]!.GetValue<string>();
+        Assert.NotEqual(token, newToken);
+        using (var old = await client.PostJson("/api/v1/users", new { }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+            Assert.Contains("Wrong secret key", (await old.Json())["errmsg"]!.GetValue<string>());
+        }
+        var fresh = app.Client(newToken);
+        await fresh.CreateUserAsync();
+
+        await root.PatchAsync("/admin/v1/projects/auth-suspend", JsonContent("{\"status\":\"suspended\"}")).Ok();
+        using var suspended = await fresh.PostJson("/api/v1/users", new { });
+        Assert.Equal(HttpStatusCode.Unauthorized, suspended.StatusCode);
+        Assert.Contains("suspended", (await suspended.Json())["errmsg"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Token_values_never_appear_in_responses_for_other_projects()
+    {
+        var root = app.Client();
+        await root.PostJson("/admin/v1/projects", new { project_id = "auth-list" }).Ok();
+        var list = await root.GetAsync("/admin/v1/projects").Ok();
+        var entry = list!.AsArray().Single(p => p!["project_id"]!.GetValue<string>() == "auth-list")!;
+        Assert.Null(entry["token"]);
+        Assert.Null(entry["project_secret"]);
+    }
+
+    private static StringContent JsonContent(string json)
+    {
+        var content = new StringContent(json);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+}
