@@ -61,6 +61,9 @@ public sealed record DocContent(string Content) : BlobContent
 /// <summary>Parses <c>blob_data</c> by blob type with upstream's rules; errors become errno 400 "Unable to parse blob: …".</summary>
 public static class BlobParser
 {
+    /// <summary>Upper bound of messages in one chat blob (the admin conversation view encodes the index in its id).</summary>
+    public const int MaxChatMessages = 10_000;
+
     internal static readonly JsonSerializerOptions StoredJson = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -87,6 +90,7 @@ public static class BlobParser
     {
         if (!data.TryGetProperty("messages", out var messages)) return (null, "messages: Field required");
         if (messages.ValueKind != JsonValueKind.Array) return (null, "messages: Input should be a valid list");
+        if (messages.GetArrayLength() > MaxChatMessages) return (null, $"messages: a chat blob holds at most {MaxChatMessages} messages");
         var list = new List<ChatMessage>(messages.GetArrayLength());
         var i = 0;
         foreach (var m in messages.EnumerateArray())

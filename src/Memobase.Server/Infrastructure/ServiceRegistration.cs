@@ -31,6 +31,7 @@ public static class ServiceRegistration
         services.AddMemobaseOptions<BufferOptions>().Services.AddSingleton<IValidateOptions<BufferOptions>, BufferOptionsValidator>();
         services.AddMemobaseOptions<WorkerOptions>();
         services.AddMemobaseLlm();
+        services.AddMemobaseMemoryApi();
 
         services.AddSingleton<ProjectTokenAuthenticator>();
         services.AddSingleton<UsageRecorder>();
@@ -64,6 +65,8 @@ public static class ServiceRegistration
         app.MapBlobs();
         app.MapBuffers();
         app.MapProjectsAdmin();
+        app.MapMemobaseMemoryApi();
+        app.MapAdminBuffers();
         return app;
     }
 
