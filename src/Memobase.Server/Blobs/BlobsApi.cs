@@ -50,7 +50,7 @@ public static class BlobsApi
 
     public static async Task<Results<Ok<ApiResponse<BlobInsertData>>, UnprocessableEntity<HttpValidationError>>> InsertBlob(
         Guid user_id, JsonElement body, Caller caller, Flag? wait_process, BufferService buffers,
-        IOptionsMonitor<BufferOptions> options, CancellationToken ct)
+        IOptionsMonitor<BufferOptions> options, Projects.BillingService billing, CancellationToken ct)
     {
         var errors = new List<ValidationError>();
         if (body.ValueKind != JsonValueKind.Object)
@@ -87,6 +87,7 @@ public static class BlobsApi
                         ?? (data.ValueKind == JsonValueKind.Object ? OptionalTimestamp(data, "created_at", null) : null);
         OptionalTimestamp(body, "updated_at", errors);
         if (errors.Count > 0) return Validation.Problem(errors);
+        if (await billing.CheckQuotaAsync(caller.ProjectId, ct) is { } quota) return Api.Fail<BlobInsertData>(quota);
 
         var (content, parseError) = BlobParser.Parse(blobType!, data);
         if (parseError is not null) return Api.Fail<BlobInsertData>(Errno.BadRequest, $"Unable to parse blob: {parseError}");

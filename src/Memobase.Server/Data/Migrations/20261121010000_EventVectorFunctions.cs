@@ -1,0 +1,34 @@
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+namespace Memobase.Server.Data.Migrations;
+
+/// <summary>
+/// <c>memobase_cosine_similarity(real[], real[])</c>: cosine similarity of two equally long vectors in double precision,
+/// NULL when the lengths differ or either vector is all zeros (so such rows never pass a similarity threshold).
+/// Used by <c>Events.ArrayEventVectorSearch</c> in place of pgvector's <c>1 - (a &lt;=&gt; b)</c>.
+/// </summary>
+[DbContext(typeof(MemobaseDb))]
+[Migration("20261121010000_EventVectorFunctions")]
+public sealed class EventVectorFunctions : Migration
+{
+    protected override void Up(MigrationBuilder migrationBuilder)
+    {
+        migrationBuilder.Sql("""
+            CREATE OR REPLACE FUNCTION memobase_cosine_similarity(a real[], b real[])
+            RETURNS double precision
+            LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+            AS $$
+                SELECT CASE WHEN cardinality(a) <> cardinality(b) OR cardinality(a) = 0 THEN NULL ELSE (
+                    SELECT CASE WHEN sum(x * x) = 0 OR sum(y * y) = 0 THEN NULL
+                                ELSE sum(x * y) / (sqrt(sum(x * x)) * sqrt(sum(y * y))) END
+                    FROM unnest(a::double precision[], b::double precision[]) AS t(x, y)) END
+            $$;
+            """);
+    }
+
+    protected override void Down(MigrationBuilder migrationBuilder)
+    {
+        migrationBuilder.Sql("DROP FUNCTION IF EXISTS memobase_cosine_similarity(real[], real[]);");
+    }
+}

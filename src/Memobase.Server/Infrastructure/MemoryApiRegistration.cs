@@ -1,0 +1,36 @@
+using Memobase.Server.Context;
+using Memobase.Server.Events;
+using Memobase.Server.Profiles;
+using Memobase.Server.Projects;
+
+namespace Memobase.Server.Infrastructure;
+
+/// <summary>The memory read/write API: profiles, events and search, context, project config, users, usage and billing.</summary>
+public static class MemoryApiRegistration
+{
+    /// <summary>
+    /// Registers <see cref="BillingOptions"/> (usage_token_limit_active / _pro / _ultra, billing_quota_cache_seconds) and
+    /// the singletons <see cref="ProfileReader"/>, <see cref="EventStore"/>, <see cref="IEventVectorSearch"/>
+    /// (<see cref="ArrayEventVectorSearch"/>; register a pgvector implementation here to replace it),
+    /// <see cref="ContextBuilder"/> and <see cref="BillingService"/>. Needs the LLM services (<c>AddMemobaseLlm</c>).
+    /// </summary>
+    public static IServiceCollection AddMemobaseMemoryApi(this IServiceCollection services)
+    {
+        BillingOptions.Register(services);
+        services.AddSingleton<ProfileReader>();
+        services.AddSingleton<EventStore>();
+        services.AddSingleton<IEventVectorSearch, ArrayEventVectorSearch>();
+        services.AddSingleton<ContextBuilder>();
+        services.AddSingleton<BillingService>();
+        return services;
+    }
+
+    public static WebApplication MapMemobaseMemoryApi(this WebApplication app)
+    {
+        app.MapProfiles();
+        app.MapEvents();
+        app.MapContext();
+        app.MapProject();
+        return app;
+    }
+}

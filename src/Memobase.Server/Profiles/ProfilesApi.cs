@@ -1,0 +1,166 @@
+using System.Text.Json;
+using Memobase.Server.Infrastructure;
+using Memobase.Server.Projects;
+using Memobase.Server.Users;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Memobase.Server.Profiles;
+
+/// <summary>Request body of profile add/update (upstream's ProfileDelta; documentation shape, the handlers parse JSON themselves).</summary>
+public sealed record ProfileDeltaRequest(string Content, JsonElement? Attributes);
+
+public static class ProfilesApi
+{
+    public static RouteGroupBuilder MapProfiles(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/users/profile").WithTags("profile");
+
+        group.MapGet("/{user_id}", GetProfiles)
+            .WithName("get_user_profile_api_v1_users_profile__user_id__get")
+            .WithSummary("Get User Profile")
+            .WithDescription("The user's profiles, newest first, then: prefer_topics (repeatable) move to the front; only_topics " +
+                             "(repeatable) filter; max_subtopic_size and topic_limits_json (JSON object topic → limit, overrides " +
+                             "max_subtopic_size; the TypeScript SDK's topic_limits is accepted too) cap each topic; topk keeps the " +
+                             "first N; max_token_size cuts by o200k tokens of 'topic::sub_topic: content' but always keeps one. " +
+                             "With chats_str (JSON list of messages) an LLM first keeps the profiles relevant to the latest chats " +
+                             "(on LLM failure all profiles are used). Bad JSON → errno 400.")
+            .ProducesValidationProblem422();
+        group.MapPost("/{user_id}", AddProfile)
+            .WithName("add_user_profile_api_v1_users_profile__user_id__post")
+            .WithSummary("Add User Profile")
+            .WithDescription("Add one profile. attributes must hold string topic and sub_topic (else errno 520); they are stored as given.")
+            .Accepts<ProfileDeltaRequest>("application/json")
+            .ProducesValidationProblem422();
+        group.MapPut("/{user_id}/{profile_id}", UpdateProfile)
+            .WithName("update_user_profile_api_v1_users_profile__user_id___profile_id__put")
+            .WithSummary("Update User Profile")
+            .WithDescription("Set the profile's content, and its attributes when not null. An unknown profile id is silently skipped (as upstream).")
+            .Accepts<ProfileDeltaRequest>("application/json")
+            .ProducesValidationProblem422();
+        group.MapDelete("/{user_id}/{profile_id}", DeleteProfile)
+            .WithName("delete_user_profile_api_v1_users_profile__user_id___profile_id__delete")
+            .WithSummary("Delete User Profile")
+            .ProducesValidationProblem422();
+        return group;
+    }
+
+    public static async Task<Results<Ok<ApiResponse<ProfilesData>>, UnprocessableEntity<HttpValidationError>>> GetProfiles(
+        Guid user_id, Caller caller, ProfileReader reader, ProfileFilter filter, UsageRecorder usage, CancellationToken ct,
+        int? topk = null, int? max_token_size = null, string[]? prefer_topics = null, string[]? only_topics = null,
+        int? max_subtopic_size = null, string? topic_limits_json = null, string? topic_limits = null, string? chats_str = null)
+    {
+        if (topk < 0) return Validation.Problem(["query", "topk"], "Input should be greater than or equal to 0", "greater_than_equal", topk);
+        if (!ProfileQuery.TryParseTopicLimits(string.IsNullOrEmpty(topic_limits_json) ? topic_limits : topic_limits_json, out var limits, out var error)
+            || !ProfileQuery.TryParseChats(chats_str, out var chats, out error))
+        {
+            return Api.Fail<ProfilesData>(Errno.BadRequest, $"Invalid JSON requests: {error}");
+        }
+
+        var profiles = await reader.LoadAsync(caller.ProjectId, user_id, ct);
+        if (chats.Count > 0 && profiles.Count > 0)
+        {
+            var filtered = await filter.FilterAsync(profiles.Select(p => p.ToExisting()).ToList(), chats, only_topics, ct);
+            usage.RecordLlmTokens(caller.ProjectId, filtered.Usage.PromptTokens, filtered.Usage.CompletionTokens);
+            profiles = ProfileReader.KeepPicked(profiles, filtered.Profiles);
+        }
+        var kept = new ProfileTruncation(prefer_topics, only_topics, max_subtopic_size, limits, topk, max_token_size).Apply(profiles);
+        return Api.Ok(new ProfilesData(kept.Select(p => p.ToData()).ToList()));
+    }
+
+    public static async Task<Results<Ok<ApiResponse<IdData>>, UnprocessableEntity<HttpValidationError>>> AddProfile(
+        Guid user_id, JsonElement body, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+    {
+        if (ParseDelta(body) is not { } delta) return InvalidDelta(body);
+        if (ValidateAttributes(delta.Attributes) is { } attributeError)
+        {
+            return Api.Fail<IdData>(Errno.ServerParseError, $"Invalid profile attributes: {attributeError}");
+        }
+
+        var id = Guid.NewGuid();
+        await using var cmd = db.CreateCommand("""
+            INSERT INTO user_profiles (project_id, id, user_id, content, attributes)
+            SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM users WHERE project_id = $1 AND id = $3)
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = id });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = user_id });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = delta.Content });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = delta.Attributes!.Value.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        var inserted = await cmd.ExecuteNonQueryAsync(ct);
+        return inserted == 0 ? Api.Fail<IdData>(UsersApi.UserNotFound(user_id)) : Api.Ok(new IdData(id));
+    }
+
+    public static async Task<Results<Ok<ApiResponse<object>>, UnprocessableEntity<HttpValidationError>>> UpdateProfile(
+        Guid user_id, Guid profile_id, JsonElement body, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+    {
+        if (ParseDelta(body) is not { } delta) return InvalidDelta(body);
+        await using var cmd = db.CreateCommand("""
+            UPDATE user_profiles SET content = $4, attributes = coalesce($5, attributes), updated_at = now()
+            WHERE project_id = $1 AND user_id = $2 AND id = $3
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = user_id });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = profile_id });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = delta.Content });
+        cmd.Parameters.Add(new NpgsqlParameter
+        {
+            Value = delta.Attributes is { } a ? a.GetRawText() : DBNull.Value,
+            NpgsqlDbType = NpgsqlDbType.Jsonb,
+        });
+        await cmd.ExecuteNonQueryAsync(ct); // 0 rows (unknown profile) is still a success, as upstream
+        return Api.Done();
+    }
+
+    public static async Task<Ok<ApiResponse<object>>> DeleteProfile(
+        Guid user_id, Guid profile_id, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("DELETE FROM user_profiles WHERE project_id = $1 AND user_id = $2 AND id = $3");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = user_id });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = profile_id });
+        var deleted = await cmd.ExecuteNonQueryAsync(ct);
+        return deleted == 0 ? Api.Fail<object>(Failure.NotFound($"Profile {profile_id} not found for user {user_id}")) : Api.Done();
+    }
+
+    private sealed record Delta(string Content, JsonElement? Attributes);
+
+    /// <summary>ProfileDelta: <c>content</c> string (required), <c>attributes</c> object or null (key required).</summary>
+    private static Delta? ParseDelta(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object) return null;
+        if (!body.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String) return null;
+        if (!body.TryGetProperty("attributes", out var attributes) || attributes.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null)) return null;
+        return new Delta(content.GetString()!, attributes.ValueKind == JsonValueKind.Object ? attributes : null);
+    }
+
+    private static UnprocessableEntity<HttpValidationError> InvalidDelta(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return Validation.Problem(["body"], "Input should be a valid dictionary or object to extract fields from", "model_attributes_type");
+        }
+        var errors = new List<ValidationError>();
+        if (!body.TryGetProperty("content", out var content)) errors.Add(Validation.Missing("body", "content"));
+        else if (content.ValueKind != JsonValueKind.String) errors.Add(new ValidationError(["body", "content"], "Input should be a valid string", "string_type"));
+        if (!body.TryGetProperty("attributes", out var attributes)) errors.Add(Validation.Missing("body", "attributes"));
+        else if (attributes.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+        {
+            errors.Add(new ValidationError(["body", "attributes"], "Input should be a valid dictionary", "dict_type"));
+        }
+        return Validation.Problem(errors);
+    }
+
+    /// <summary>Upstream's ProfileAttributes: string <c>topic</c> and <c>sub_topic</c> are required; other keys are kept.</summary>
+    private static string? ValidateAttributes(JsonElement? attributes)
+    {
+        if (attributes is not { } a) return "attributes: Input should be a valid dictionary with string topic and sub_topic";
+        foreach (var name in (string[])["topic", "sub_topic"])
+        {
+            if (!a.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return $"{name}: Field required";
+            if (v.ValueKind != JsonValueKind.String) return $"{name}: Input should be a valid string";
+        }
+        return null;
+    }
+}

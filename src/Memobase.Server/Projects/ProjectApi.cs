@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Text.Json;
+using Memobase.Server.Infrastructure;
+using Memobase.Server.Profiles;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Memobase.Server.Projects;
+
+/// <summary>Body of POST profile_config (the key is required; null clears the configuration).</summary>
+public sealed record ProfileConfigData(string? ProfileConfig);
+
+public sealed record ProjectUser(Guid Id, string ProjectId, JsonElement? AdditionalFields, DateTime CreatedAt, DateTime UpdatedAt, long ProfileCount, long EventCount);
+
+public sealed record ProjectUsersData(IReadOnlyList<ProjectUser> Users, long Count);
+
+public sealed record DailyUsage(string Date, long TotalInsert, long TotalSuccessInsert, long TotalInputToken, long TotalOutputToken);
+
+public static class ProjectApi
+{
+    /// <summary>Longest accepted profile_config, in characters (upstream's limit).</summary>
+    public const int MaxProfileConfigLength = 65535;
+
+    /// <summary>Largest <c>last_days</c> of the usage endpoint (ten years).</summary>
+    public const int MaxUsageDays = 3660;
+
+    private static readonly string[] OrderBy = ["updated_at", "profile_count", "event_count"];
+
+    public static RouteGroupBuilder MapProject(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/project").WithTags("project");
+
+        group.MapPost("/profile_config", UpdateProfileConfig)
+            .WithName("update_project_profile_config_api_v1_project_profile_config_post")
+            .WithSummary("Update Project Profile Config")
+            .WithDescription("Store the project's profile_config YAML verbatim (null clears it). Longer than 65535 characters or " +
+                             "invalid (YAML or schema) → errno 400.")
+            .Accepts<ProfileConfigData>("application/json")
+            .ProducesValidationProblem422();
+        group.MapGet("/profile_config", GetProfileConfig)
+            .WithName("get_project_profile_config_string_api_v1_project_profile_config_get")
+            .WithSummary("Get Project Profile Config String")
+            .WithDescription("The stored profile_config, \"\" when none.");
+        group.MapGet("/billing", GetBilling)
+            .WithName("get_project_billing_api_v1_project_billing_get")
+            .WithSummary("Get Project Billing")
+            .WithDescription("token_left (null when unlimited; usage_token_limit_* minus this month's LLM tokens), next_refill_at " +
+                             "(first day of next month, UTC) and project_token_cost_month.");
+        group.MapGet("/users", GetUsers)
+            .WithName("get_project_users_api_v1_project_users_get")
+            .WithSummary("Get Project Users")
+            .WithDescription("Get the users of a project in different orders: search matches a substring of the user id; order_by " +
+                             "updated_at|profile_count|event_count; count is the number of matching users.")
+            .ProducesValidationProblem422();
+        group.MapGet("/usage", GetUsage)
+            .WithName("get_project_usage_api_v1_project_usage_get")
+            .WithSummary("Get Project Usage")
+            .WithDescription("Get the usage of a project in the last days: one element per UTC day, today first, with zeros for days " +
+                             "without activity.")
+            .ProducesValidationProblem422();
+        return group;
+    }
+
+    public static async Task<Results<Ok<ApiResponse<object>>, UnprocessableEntity<HttpValidationError>>> UpdateProfileConfig(
+        JsonElement body, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return Validation.Problem(["body"], "Input should be a valid dictionary or object to extract fields from", "model_attributes_type");
+        }
+        if (!body.TryGetProperty("profile_config", out var value)) return Validation.Problem([Validation.Missing("body", "profile_config")]);
+        if (value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            return Validation.Problem(["body", "profile_config"], "Input should be a valid string", "string_type");
+        }
+        var config = value.GetString();
+        if (config is not null)
+        {
+            if (config.EnumerateRunes().Count() > MaxProfileConfigLength) return Api.Fail<object>(Errno.BadRequest, "Profile config is too long");
+            var (_, error) = ProfileConfig.Parse(config);
+            if (error is not null) return Api.Fail<object>(Errno.BadRequest, error);
+        }
+        await using var cmd = db.CreateCommand("UPDATE projects SET profile_config = $2, updated_at = now() WHERE project_id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)config ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await cmd.ExecuteNonQueryAsync(ct);
+        return Api.Done();
+    }
+
+    public static async Task<Ok<ApiResponse<ProfileConfigData>>> GetProfileConfig(Caller caller, NpgsqlDataSource db, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT profile_config FROM projects WHERE project_id = $1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
+        var config = await cmd.ExecuteScalarAsync(ct) as string;
+        return Api.Ok(new ProfileConfigData(config ?? ""));
+    }
+
+    public static async Task<Ok<ApiResponse<BillingData>>> GetBilling(Caller caller, BillingService billing, CancellationToken ct)
+        => Api.Ok(await billing.GetBillingAsync(caller, ct));
+
+    public static async Task<Results<Ok<ApiResponse<ProjectUsersData>>, UnprocessableEntity<HttpValidationError>>> GetUsers(
+        Caller caller, NpgsqlDataSource db, CancellationToken ct,
+        string? search = null, string? order_by = null, Flag? order_desc = null, int limit = 10, int offset = 0)
+    {
+        order_by ??= OrderBy[0];
+        var column = Array.IndexOf(OrderBy, order_by);
+        if (column < 0) return Validation.Problem([Validation.InvalidEnum("query", "order_by", order_by, OrderBy)]);
+        if (limit < 0) return Validation.Problem(["query", "limit"], "Input should be greater than or equal to 0", "greater_than_equal", limit);
+        if (offset < 0) return Validation.Problem(["query", "offset"], "Input should be greater than or equal to 0", "greater_than_equal", offset);
+        var direction = (order_desc?.Value ?? true) ? "DESC" : "ASC";
+        // The ORDER BY column comes from a fixed list, never from the request text.
+        var orderColumn = OrderBy[column];
+
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+            SELECT u.id, u.additional_fields::text, u.created_at, u.updated_at,
+                   (SELECT count(*) FROM user_profiles p WHERE p.project_id = u.project_id AND p.user_id = u.id) AS profile_count,
+                   (SELECT count(*) FROM user_events e WHERE e.project_id = u.project_id AND e.user_id = u.id) AS event_count
+            FROM users u
+            WHERE u.project_id = $1 AND strpos(u.id::text, $2) > 0
+            ORDER BY {orderColumn} {direction}, u.id
+            LIMIT $3 OFFSET $4
+            """)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter { Value = caller.ProjectId },
+                new NpgsqlParameter { Value = (search ?? "").Trim().ToLowerInvariant() },
+                new NpgsqlParameter { Value = limit },
+                new NpgsqlParameter { Value = offset },
+            },
+        });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT count(*) FROM users u WHERE u.project_id = $1 AND strpos(u.id::text, $2) > 0")
+        {
+            Parameters =
+            {
+                new NpgsqlParameter { Value = caller.ProjectId },
+                new NpgsqlParameter { Value = (search ?? "").Trim().ToLowerInvariant() },
+            },
+        });
+
+        var users = new List<ProjectUser>();
+        long count;
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                users.Add(new ProjectUser(reader.GetGuid(0), caller.ProjectId, Json.Raw(reader.IsDBNull(1) ? null : reader.GetString(1)),
+                    reader.GetDateTime(2), reader.GetDateTime(3), reader.GetInt64(4), reader.GetInt64(5)));
+            }
+            await reader.NextResultAsync(ct);
+            await reader.ReadAsync(ct);
+            count = reader.GetInt64(0);
+        }
+        return Api.Ok(new ProjectUsersData(users, count));
+    }
+
+    public static async Task<Results<Ok<ApiResponse<IReadOnlyList<DailyUsage>>>, UnprocessableEntity<HttpValidationError>>> GetUsage(
+        Caller caller, NpgsqlDataSource db, UsageRecorder usage, TimeProvider clock, CancellationToken ct, int last_days = 7)
+    {
+        if (last_days is < 0 or > MaxUsageDays)
+        {
+            return Validation.Problem(["query", "last_days"], $"Input should be between 0 and {MaxUsageDays}", "value_error", last_days);
+        }
+        await usage.FlushAsync(ct);
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        var from = today.AddDays(-Math.Max(0, last_days - 1));
+        var byDay = new Dictionary<DateOnly, DailyUsage>();
+        await using (var cmd = db.CreateCommand("""
+            SELECT day, total_insert, total_success_insert, total_input_token, total_output_token
+            FROM usage_daily WHERE project_id = $1 AND day BETWEEN $2 AND $3
+            """))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = from });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = today });
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var day = reader.GetFieldValue<DateOnly>(0);
+                byDay[day] = new DailyUsage(Format(day), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+            }
+        }
+        var result = new List<DailyUsage>(last_days);
+        for (var i = 0; i < last_days; i++)
+        {
+            var day = today.AddDays(-i);
+            result.Add(byDay.TryGetValue(day, out var u) ? u : new DailyUsage(Format(day), 0, 0, 0, 0));
+        }
+        return TypedResults.Ok(new ApiResponse<IReadOnlyList<DailyUsage>>(result, Errno.Success, ""));
+    }
+
+    private static string Format(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+}
