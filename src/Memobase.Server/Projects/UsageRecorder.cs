@@ -22,6 +22,8 @@ public sealed partial class UsageRecorder(NpgsqlDataSource db, TimeProvider cloc
     }
 
     private ConcurrentDictionary<(string Project, DateOnly Day), Counters> _pending = new();
+    // Never disposed: the host may call StopAsync (the final flush) after Dispose, and a SemaphoreSlim whose wait
+    // handle is never requested holds no unmanaged resource.
     private readonly SemaphoreSlim _flushLock = new(1, 1);
 
     private Counters For(string projectId) =>
@@ -105,12 +107,6 @@ public sealed partial class UsageRecorder(NpgsqlDataSource db, TimeProvider cloc
     {
         await base.StopAsync(cancellationToken);
         await FlushAsync(CancellationToken.None);
-    }
-
-    public override void Dispose()
-    {
-        _flushLock.Dispose();
-        base.Dispose();
     }
 
     [LoggerMessage(EventId = 50, Level = LogLevel.Warning, Message = "Writing usage counters failed; will retry")]

@@ -62,7 +62,7 @@ public sealed class FailureTests(LlmApp app) : IClassFixture<LlmApp>
         await _client.PostAsync($"/admin/v1/jobs/{Guid.NewGuid()}/retry", null).Fails(404);
         app.Fake.ChatHandler = null;
         var retried = await _client.PostAsync($"/admin/v1/jobs/{jobId}/retry", null).Ok();
-        Assert.Equal("queued", retried!["status"]!.GetValue<string>());
+        Assert.Contains(retried!["status"]!.GetValue<string>(), new[] { "queued", "running", "done" }); // the worker may already have it
         await LlmApp.Eventually(async () => await app.ScalarAsync<string>("SELECT status FROM flush_jobs WHERE id = $1", jobId) == "done");
         Assert.Equal(3, await app.ScalarAsync<int>("SELECT attempts FROM flush_jobs WHERE id = $1", jobId));
         Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM user_events WHERE user_id = $1", user));
