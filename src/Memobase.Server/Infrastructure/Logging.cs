@@ -19,6 +19,7 @@ public static class Logging
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning) // command logs would carry SQL and timing noise
+            .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning) // 4 lines per LLM call otherwise
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
             .Enrich.FromLogContext()
             .ReadFrom.Configuration(builder.Configuration);
