@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Memobase.Server.Tokenization;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Memobase.Server.Llm;
+
+/// <summary>One chat completion: the text and what it cost.</summary>
+/// <param name="Text">The assistant message content ("" when the model returned none).</param>
+/// <param name="PromptTokens">From the response's <c>usage.prompt_tokens</c>, else o200k tokens of system + user prompt.</param>
+/// <param name="CompletionTokens">From <c>usage.completion_tokens</c>, else o200k tokens of <paramref name="Text"/>.</param>
+/// <param name="ElapsedMs">Wall time of the call, retries included.</param>
+public sealed record LlmCompletion(string Text, int PromptTokens, int CompletionTokens, int ElapsedMs);
+
+/// <summary>An LLM or embedding request that failed for good (after the HTTP-level retries).</summary>
+public class LlmException(string message, int? statusCode = null, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The HTTP status of the last attempt, when there was a response.</summary>
+    public int? StatusCode { get; } = statusCode;
+}
+
+/// <summary>Neither <c>llm_api_key</c> nor <c>llm_base_url</c> is set.</summary>
+public sealed class LlmNotConfiguredException()
+    : LlmException("LLM is not configured: set llm_api_key (env MEMOBASE_LLM_API_KEY) and optionally llm_base_url (env MEMOBASE_LLM_BASE_URL)");
+
+/// <summary>
+/// OpenAI-compatible <c>POST {llm_base_url}/chat/completions</c> client: one system and one user message, the configured
+/// temperature and <c>max_tokens</c>, no JSON mode. Each attempt has its own timeout (<c>llm_timeout_seconds</c>);
+/// 408/429/5xx responses, connection errors and attempt timeouts are retried <c>llm_max_retries</c> times with
+/// exponential backoff and jitter (a 429's Retry-After is honoured, up to 60 s). Other statuses and unreadable bodies
+/// fail at once. Thread-safe; register as a singleton (it creates a named <see cref="HttpClient"/> per call).
+/// Prompts and completions are only logged at Debug level.
+/// </summary>
+public sealed partial class LlmClient
+{
+    /// <summary>Name of the <see cref="HttpClient"/> registered for LLM calls.</summary>
+    public const string HttpClientName = "Memobase.Llm";
+
+    private readonly IHttpClientFactory _httpClients;
+    private readonly LlmOptions _options;
+    private readonly ILogger<LlmClient> _logger;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+
+    public LlmClient(IHttpClientFactory httpClients, IOptions<LlmOptions> options, ILogger<LlmClient> logger)
+    {
+        _httpClients = httpClients;
+        _options = options.Value;
+        _logger = logger;
+        _pipeline = LlmHttp.BuildPipeline(_options, logger, "chat");
+    }
+
+    /// <summary>See <see cref="LlmOptions.IsConfigured"/>.</summary>
+    public bool IsConfigured => _options.IsConfigured;
+
+    /// <summary><c>best_llm_model</c>: extraction, merge, organize, event tagging.</summary>
+    public string BestModel => _options.BestLlmModel;
+
+    /// <summary><c>summary_llm_model</c> or the best model: entry summary, re-summary, profile filtering.</summary>
+    public string SummaryModel => _options.EffectiveSummaryModel;
+
+    /// <summary>Runs one chat completion.</summary>
+    /// <exception cref="LlmNotConfiguredException">No API key and no base URL are configured.</exception>
+    /// <exception cref="LlmException">The request failed after retries, or the response was unusable.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public async Task<LlmCompletion> CompleteAsync(string model, string systemPrompt, string userPrompt, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(model);
+        ArgumentNullException.ThrowIfNull(systemPrompt);
+        ArgumentNullException.ThrowIfNull(userPrompt);
+        if (!_options.IsConfigured)
+        {
+            throw new LlmNotConfiguredException();
+        }
+
+        var body = BuildBody(model, systemPrompt, userPrompt);
+        var url = LlmHttp.BuildUrl(_options.EffectiveBaseUrl, "/chat/completions", _options.LlmOpenAiDefaultQuery);
+        LogRequestDebug(_logger, model, systemPrompt, userPrompt);
+        var started = Stopwatch.GetTimestamp();
+        var payload = await LlmHttp.SendAsync(_httpClients.CreateClient(HttpClientName), _pipeline, url, body, _options.LlmApiKey,
+            _options.LlmOpenAiDefaultHeader, _options.LlmTimeoutSeconds, "LLM", ct);
+        var elapsed = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+
+        var (text, promptTokens, completionTokens) = ParseCompletion(payload);
+        promptTokens ??= O200kTokenizer.Instance.CountTokens(systemPrompt) + O200kTokenizer.Instance.CountTokens(userPrompt);
+        completionTokens ??= O200kTokenizer.Instance.CountTokens(text);
+        LogCompleted(_logger, model, promptTokens.Value, completionTokens.Value, elapsed);
+        LogCompletionDebug(_logger, model, text);
+        return new LlmCompletion(text, promptTokens.Value, completionTokens.Value, elapsed);
+    }
+
+    private byte[] BuildBody(string model, string systemPrompt, string userPrompt)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("model", model);
+            w.WriteStartArray("messages");
+            w.WriteStartObject();
+            w.WriteString("role", "system");
+            w.WriteString("content", systemPrompt);
+            w.WriteEndObject();
+            w.WriteStartObject();
+            w.WriteString("role", "user");
+            w.WriteString("content", userPrompt);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteNumber("temperature", _options.LlmTemperature);
+            w.WriteNumber("max_tokens", _options.LlmMaxTokens);
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    private static (string Text, int? PromptTokens, int? CompletionTokens) ParseCompletion(byte[] payload)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(payload);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new LlmException("LLM returned an unexpected response: not a JSON object");
+            }
+            if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
+            {
+                throw new LlmException($"LLM returned an error: {LlmHttp.Snippet(error.GetRawText())}");
+            }
+            if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
+            {
+                throw new LlmException("LLM returned an unexpected response: no choices");
+            }
+            var first = choices[0];
+            var text = "";
+            if (first.ValueKind == JsonValueKind.Object && first.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
+                && message.TryGetProperty("content", out var content))
+            {
+                text = content.ValueKind switch
+                {
+                    JsonValueKind.String => content.GetString() ?? "",
+                    JsonValueKind.Null => "",
+                    // content parts: [{type: "text", text: "..."}]
+                    JsonValueKind.Array => string.Concat(content.EnumerateArray()
+                        .Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
+                        .Select(p => p.GetProperty("text").GetString())),
+                    _ => throw new LlmException("LLM returned an unexpected response: message content is not text"),
+                };
+            }
+            else
+            {
+                throw new LlmException("LLM returned an unexpected response: no message in the first choice");
+            }
+            int? prompt = null, completion = null;
+            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+            {
+                if (usage.TryGetProperty("prompt_tokens", out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out var pv)) prompt = pv;
+                if (usage.TryGetProperty("completion_tokens", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var cv)) completion = cv;
+            }
+            return (text, prompt, completion);
+        }
+        catch (JsonException ex)
+        {
+            throw new LlmException($"LLM returned invalid JSON: {ex.Message}", null, ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "LLM {Model} completed: {PromptTokens} prompt + {CompletionTokens} completion tokens in {ElapsedMs} ms")]
+    private static partial void LogCompleted(ILogger logger, string model, int promptTokens, int completionTokens, int elapsedMs);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Debug, Message = "LLM {Model} request. System prompt:\n{SystemPrompt}\nUser prompt:\n{UserPrompt}")]
+    private static partial void LogRequestDebug(ILogger logger, string model, string systemPrompt, string userPrompt);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Debug, Message = "LLM {Model} completion:\n{Completion}")]
+    private static partial void LogCompletionDebug(ILogger logger, string model, string completion);
+}
+
+/// <summary>HTTP plumbing shared by the chat and embedding clients.</summary>
+internal static partial class LlmHttp
+{
+    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
+
+    internal static ResiliencePipeline<HttpResponseMessage> BuildPipeline(LlmOptions options, ILogger logger, string kind)
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (options.LlmMaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = options.LlmMaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(options.LlmRetryBaseDelayMs),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
+                    { Result: { } r } => IsRetryableStatus(r.StatusCode),
+                    _ => false,
+                }),
+                DelayGenerator = args =>
+                {
+                    var retryAfter = args.Outcome.Result?.Headers.RetryAfter;
+                    TimeSpan? delay = retryAfter?.Delta ?? (retryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+                    return ValueTask.FromResult(delay is { } d && d > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(d.Ticks, TimeSpan.FromSeconds(60).Ticks)) : (TimeSpan?)null);
+                },
+                OnRetry = args =>
+                {
+                    var reason = args.Outcome.Exception is { } ex ? ex.GetType().Name : $"HTTP {(int)args.Outcome.Result!.StatusCode}";
+                    LogRetry(logger, kind, args.AttemptNumber + 1, options.LlmMaxRetries, reason, (int)args.RetryDelay.TotalMilliseconds);
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+        builder.AddTimeout(TimeSpan.FromSeconds(options.LlmTimeoutSeconds));
+        return builder.Build();
+    }
+
+    private static bool IsRetryableStatus(HttpStatusCode status) => status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)status >= 500;
+
+    internal static string BuildUrl(string baseUrl, string path, IReadOnlyDictionary<string, string> query)
+    {
+        var url = baseUrl.TrimEnd('/') + path;
+        if (query.Count == 0) return url;
+        var sb = new StringBuilder(url);
+        var separator = url.Contains('?', StringComparison.Ordinal) ? '&' : '?';
+        foreach (var (key, value) in query)
+        {
+            sb.Append(separator).Append(Uri.EscapeDataString(key)).Append('=').Append(Uri.EscapeDataString(value ?? ""));
+            separator = '&';
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>POSTs <paramref name="body"/> through the resilience pipeline and returns the successful response body.</summary>
+    internal static async Task<byte[]> SendAsync(HttpClient client, ResiliencePipeline<HttpResponseMessage> pipeline, string url, byte[] body,
+        string? apiKey, IReadOnlyDictionary<string, string> headers, int timeoutSeconds, string what, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await pipeline.ExecuteAsync(async token =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, url);
+                var content = new ByteArrayContent(body);
+                content.Headers.ContentType = JsonContentType;
+                request.Content = content;
+                if (!string.IsNullOrWhiteSpace(apiKey))
+                {
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey.Trim());
+                }
+                foreach (var (name, value) in headers)
+                {
+                    request.Headers.Remove(name);
+                    request.Headers.TryAddWithoutValidation(name, value);
+                }
+                // ResponseContentRead: the body is read inside the attempt, so the attempt timeout covers it.
+                return await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, token);
+            }, ct);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw new LlmException($"{what} request timed out (no response within {timeoutSeconds} s)", null, ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new LlmException($"{what} request failed: {ex.Message}", ex.StatusCode is { } s ? (int)s : null, ex);
+        }
+
+        using (response)
+        {
+            var payload = await response.Content.ReadAsByteArrayAsync(ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                var code = (int)response.StatusCode;
+                throw new LlmException($"{what} endpoint returned HTTP {code} {response.ReasonPhrase}: {Snippet(Encoding.UTF8.GetString(payload))}", code);
+            }
+            return payload;
+        }
+    }
+
+    internal static string Snippet(string text)
+    {
+        var oneLine = text.Replace('\n', ' ').Replace('\r', ' ').Trim();
+        return oneLine.Length <= 300 ? oneLine : oneLine[..300] + "...";
+    }
+
+    [LoggerMessage(EventId = 4100, Level = LogLevel.Warning, Message = "{Kind} request attempt failed ({Reason}); retry {Retry}/{MaxRetries} in {DelayMs} ms")]
+    private static partial void LogRetry(ILogger logger, string kind, int retry, int maxRetries, string reason, int delayMs);
+}

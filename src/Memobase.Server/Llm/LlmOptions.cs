@@ -1,0 +1,175 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Memobase.Server.Llm;
+
+/// <summary>
+/// The OpenAI-compatible chat-completions endpoint used by the processing pipeline, under upstream's config.yaml names
+/// (section <c>Memobase</c>; override with <c>MEMOBASE_&lt;KEY&gt;</c>). Keys marked "ours" do not exist upstream.
+/// </summary>
+public sealed class LlmOptions
+{
+    /// <summary>Used when <see cref="LlmBaseUrl"/> is not set.</summary>
+    public const string DefaultBaseUrl = "https://api.openai.com/v1";
+
+    /// <summary>OpenAI-compatible base URL, e.g. <c>https://api.openai.com/v1</c> (<c>/chat/completions</c> is appended). Null: OpenAI.</summary>
+    [ConfigurationKeyName("llm_base_url")]
+    public string? LlmBaseUrl { get; set; }
+
+    /// <summary>Bearer token sent to the LLM endpoint. Upstream requires it; here a missing key (with no base URL) only fails processing.</summary>
+    [ConfigurationKeyName("llm_api_key")]
+    public string? LlmApiKey { get; set; }
+
+    /// <summary>Model for extraction, merge, organize and event tagging.</summary>
+    [ConfigurationKeyName("best_llm_model")]
+    [Required]
+    public string BestLlmModel { get; set; } = "gpt-4o-mini";
+
+    /// <summary>Model for the entry summary, profile re-summary and profile filtering. Null: <see cref="BestLlmModel"/>.</summary>
+    [ConfigurationKeyName("summary_llm_model")]
+    public string? SummaryLlmModel { get; set; }
+
+    /// <summary>Ours: timeout of one HTTP attempt, in seconds (upstream: 120 s, no retries).</summary>
+    [ConfigurationKeyName("llm_timeout_seconds")]
+    [Range(1, 3600)]
+    public int LlmTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Ours: HTTP-level retries after the first attempt, on 408/429/5xx, connection errors and attempt timeouts.</summary>
+    [ConfigurationKeyName("llm_max_retries")]
+    [Range(0, 10)]
+    public int LlmMaxRetries { get; set; } = 2;
+
+    /// <summary>Ours: base delay of the exponential backoff (with jitter) between retries, in milliseconds.</summary>
+    [ConfigurationKeyName("llm_retry_base_delay_ms")]
+    [Range(0, 60_000)]
+    public int LlmRetryBaseDelayMs { get; set; } = 500;
+
+    /// <summary>Sampling temperature of every pipeline call (upstream: 0.2).</summary>
+    [ConfigurationKeyName("llm_temperature")]
+    [Range(0.0, 2.0)]
+    public double LlmTemperature { get; set; } = 0.2;
+
+    /// <summary><c>max_tokens</c> of every pipeline call (upstream: 1024).</summary>
+    [ConfigurationKeyName("llm_max_tokens")]
+    [Range(1, 1_000_000)]
+    public int LlmMaxTokens { get; set; } = 1024;
+
+    /// <summary>Extra HTTP headers sent with every LLM request.</summary>
+    [ConfigurationKeyName("llm_openai_default_header")]
+    public Dictionary<string, string> LlmOpenAiDefaultHeader { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Extra query-string parameters added to every LLM request.</summary>
+    [ConfigurationKeyName("llm_openai_default_query")]
+    public Dictionary<string, string> LlmOpenAiDefaultQuery { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>True when an API key or a base URL is set; otherwise every LLM call fails with a "not configured" error.</summary>
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(LlmApiKey) || !string.IsNullOrWhiteSpace(LlmBaseUrl);
+
+    /// <summary><see cref="LlmBaseUrl"/> or OpenAI's, without a trailing slash.</summary>
+    public string EffectiveBaseUrl => (string.IsNullOrWhiteSpace(LlmBaseUrl) ? DefaultBaseUrl : LlmBaseUrl.Trim()).TrimEnd('/');
+
+    /// <summary><see cref="SummaryLlmModel"/> or, when unset, <see cref="BestLlmModel"/>.</summary>
+    public string EffectiveSummaryModel => string.IsNullOrWhiteSpace(SummaryLlmModel) ? BestLlmModel : SummaryLlmModel;
+}
+
+/// <summary>
+/// Embeddings of events and gists (OpenAI-compatible <c>POST {base}/embeddings</c>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>When embeddings are active</b> (<see cref="IsActive"/>): <c>enable_event_embedding</c> is true (the default) <b>and</b>
+/// an endpoint can be derived, i.e. at least one of <c>embedding_api_key</c>, <c>embedding_base_url</c> or
+/// <c>llm_api_key</c> is set. The last one is upstream's fallback for the <c>openai</c> provider: without an
+/// <c>embedding_api_key</c> the LLM key (and the LLM base URL, unless <c>embedding_base_url</c> is set) is used.
+/// When inactive, events and gists are stored without vectors and no embedding request is made.
+/// </para>
+/// <para>
+/// Endpoint resolution: base URL = <c>embedding_base_url</c>, else <c>llm_base_url</c> when no <c>embedding_api_key</c>
+/// is set, else <c>https://api.openai.com/v1</c>; key = <c>embedding_api_key</c>, else <c>llm_api_key</c> (none: no
+/// Authorization header, for local servers).
+/// </para>
+/// </remarks>
+public sealed class EmbeddingOptions
+{
+    /// <summary>The only supported <see cref="EmbeddingProvider"/>.</summary>
+    public const string OpenAiProvider = "openai";
+
+    /// <summary>Store vectors for events and gists (and enable vector search). See the class remarks for when it takes effect.</summary>
+    [ConfigurationKeyName("enable_event_embedding")]
+    public bool EnableEventEmbedding { get; set; } = true;
+
+    /// <summary>Only <c>openai</c> (any OpenAI-compatible <c>/embeddings</c> endpoint) is supported.</summary>
+    [ConfigurationKeyName("embedding_provider")]
+    public string EmbeddingProvider { get; set; } = OpenAiProvider;
+
+    /// <summary>Base URL of the embeddings endpoint (<c>/embeddings</c> is appended).</summary>
+    [ConfigurationKeyName("embedding_base_url")]
+    public string? EmbeddingBaseUrl { get; set; }
+
+    /// <summary>Bearer token of the embeddings endpoint. Null: <c>llm_api_key</c>.</summary>
+    [ConfigurationKeyName("embedding_api_key")]
+    public string? EmbeddingApiKey { get; set; }
+
+    [ConfigurationKeyName("embedding_model")]
+    [Required]
+    public string EmbeddingModel { get; set; } = "text-embedding-3-small";
+
+    /// <summary>Vector size: sent as <c>dimensions</c> and checked on every response.</summary>
+    [ConfigurationKeyName("embedding_dim")]
+    [Range(1, 16_000)]
+    public int EmbeddingDim { get; set; } = 1536;
+
+    /// <summary>Whether embeddings are computed (see the class remarks).</summary>
+    public bool IsActive(LlmOptions llm) => EnableEventEmbedding
+        && (!string.IsNullOrWhiteSpace(EmbeddingApiKey) || !string.IsNullOrWhiteSpace(EmbeddingBaseUrl) || !string.IsNullOrWhiteSpace(llm.LlmApiKey));
+
+    /// <summary>The base URL requests go to, without a trailing slash (see the class remarks).</summary>
+    public string EffectiveBaseUrl(LlmOptions llm)
+    {
+        var url = !string.IsNullOrWhiteSpace(EmbeddingBaseUrl) ? EmbeddingBaseUrl
+            : string.IsNullOrWhiteSpace(EmbeddingApiKey) && !string.IsNullOrWhiteSpace(llm.LlmBaseUrl) ? llm.LlmBaseUrl
+            : LlmOptions.DefaultBaseUrl;
+        return url.Trim().TrimEnd('/');
+    }
+
+    /// <summary>The bearer token requests carry, or null for none.</summary>
+    public string? EffectiveApiKey(LlmOptions llm)
+        => !string.IsNullOrWhiteSpace(EmbeddingApiKey) ? EmbeddingApiKey : string.IsNullOrWhiteSpace(llm.LlmApiKey) ? null : llm.LlmApiKey;
+}
+
+internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LlmOptions options)
+    {
+        var errors = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.LlmBaseUrl) && !IsHttpUrl(options.LlmBaseUrl))
+        {
+            errors.Add($"llm_base_url: '{options.LlmBaseUrl}' is not an absolute http(s) URL.");
+        }
+        if (string.IsNullOrWhiteSpace(options.BestLlmModel))
+        {
+            errors.Add("best_llm_model: must not be empty.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    internal static bool IsHttpUrl(string value)
+        => Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+}
+
+internal sealed class EmbeddingOptionsValidator : IValidateOptions<EmbeddingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, EmbeddingOptions options)
+    {
+        var errors = new List<string>();
+        if (!string.Equals(options.EmbeddingProvider?.Trim(), EmbeddingOptions.OpenAiProvider, StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"embedding_provider: '{options.EmbeddingProvider}' is not supported; the supported value is '{EmbeddingOptions.OpenAiProvider}' (any OpenAI-compatible /embeddings endpoint).");
+        }
+        if (!string.IsNullOrWhiteSpace(options.EmbeddingBaseUrl) && !LlmOptionsValidator.IsHttpUrl(options.EmbeddingBaseUrl))
+        {
+            errors.Add($"embedding_base_url: '{options.EmbeddingBaseUrl}' is not an absolute http(s) URL.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
