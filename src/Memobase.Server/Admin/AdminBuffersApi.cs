@@ -89,7 +89,7 @@ public static class AdminBuffersApi
     {
         var seq = id / MessagesPerEntry;
         var index = (int)(id % MessagesPerEntry);
-        await using var cmd = db.CreateCommand(ViewSelect + " WHERE e.seq = $1 AND e.blob_type = 'chat'");
+        await using var cmd = db.CreateCommand($"{ViewSelect}\nWHERE e.seq = $1 AND e.blob_type = 'chat'");
         cmd.Parameters.Add(new NpgsqlParameter { Value = seq });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (await reader.ReadAsync(ct))
@@ -120,7 +120,7 @@ public static class AdminBuffersApi
             """;
         await using var conn = await db.OpenConnectionAsync(ct);
         var items = new List<ConversationBufferView>();
-        await using (var cmd = new NpgsqlCommand(ViewSelect + filter + " ORDER BY e.seq DESC LIMIT $3 OFFSET $4", conn))
+        await using (var cmd = new NpgsqlCommand($"{ViewSelect}\n{filter}\nORDER BY e.seq DESC LIMIT $3 OFFSET $4", conn))
         {
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)user ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
             cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)state ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
@@ -129,7 +129,7 @@ public static class AdminBuffersApi
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct)) items.AddRange(ReadViews(reader));
         }
-        await using var count = new NpgsqlCommand("SELECT count(*) FROM buffer_entries e " + filter, conn);
+        await using var count = new NpgsqlCommand($"SELECT count(*) FROM buffer_entries e\n{filter}", conn);
         count.Parameters.Add(new NpgsqlParameter { Value = (object?)user ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         count.Parameters.Add(new NpgsqlParameter { Value = (object?)state ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         var total = (long)(await count.ExecuteScalarAsync(ct))!;
