@@ -70,19 +70,6 @@ public sealed class FailureTests(LlmApp app) : IClassFixture<LlmApp>
     }
 
     [Fact]
-    public async Task Llm_timeouts_are_retried_then_failed()
-    {
-        const string marker = "timeout-user";
-        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) ? FakeReply.Delay(TimeSpan.FromSeconds(30)) : FakeReply.Default;
-        app.With("llm_timeout_seconds", "1"); // takes effect: options are read per call
-        var user = await UserWithChatAsync(marker);
-        var message = await _client.PostAsync($"/api/v1/users/buffer/{user}/chat?wait_process=true", null).Fails(503);
-        Assert.Contains("failed", message);
-        Assert.Equal(4, app.Fake.ChatRequests.Count(r => r.User.Contains(marker, StringComparison.Ordinal)));
-        Assert.Equal("failed", await app.ScalarAsync<string>("SELECT status FROM buffer_entries WHERE user_id = $1", user));
-    }
-
-    [Fact]
     public async Task Malformed_llm_output_still_completes_with_an_event_and_no_profiles()
     {
         const string marker = "garbage-user";
@@ -99,6 +86,59 @@ public sealed class FailureTests(LlmApp app) : IClassFixture<LlmApp>
             Assert.Equal(0L, await app.ScalarAsync<long>("SELECT count(*) FROM user_profiles WHERE user_id = $1", user));
             Assert.Equal("- garbage-user said something", await app.ScalarAsync<string>(
                 "SELECT event_data ->> 'event_tip' FROM user_events WHERE user_id = $1", user));
+        }
+        finally
+        {
+            app.Fake.ChatHandler = null;
+        }
+    }
+}
+
+/// <summary>An LlmApp whose LLM attempts time out after 1 s and whose synchronous flushes wait at most 2 s.</summary>
+public sealed class TimeoutApp : LlmApp
+{
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        With("llm_timeout_seconds", "1");
+        With("wait_process_timeout_seconds", "2");
+    }
+}
+
+public sealed class TimeoutTests(TimeoutApp app) : IClassFixture<TimeoutApp>
+{
+    private readonly HttpClient _client = app.Client();
+
+    [Fact]
+    public async Task Llm_timeouts_are_retried_then_failed()
+    {
+        const string marker = "timeout-user";
+        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) ? FakeReply.Delay(TimeSpan.FromSeconds(30)) : FakeReply.Default;
+        var user = await _client.CreateUserAsync();
+        await _client.PostJson($"/api/v1/blobs/insert/{user}", Http.ChatBlob(("user", marker))).Ok();
+        await _client.PostAsync($"/api/v1/users/buffer/{user}/chat", null).Ok();
+        await LlmApp.Eventually(async () => await app.ScalarAsync<string>("SELECT status FROM flush_jobs WHERE user_id = $1", user) == "failed", 30);
+        // 2 job attempts × (1 try + 1 client retry), each cut off by the 1 s attempt timeout
+        Assert.Equal(4, app.Fake.ChatRequests.Count(r => r.User.Contains(marker, StringComparison.Ordinal)));
+        Assert.Equal("failed", await app.ScalarAsync<string>("SELECT status FROM buffer_entries WHERE user_id = $1", user));
+        Assert.Equal(503, await app.ScalarAsync<int>("SELECT last_errno FROM flush_jobs WHERE user_id = $1", user));
+    }
+
+    [Fact]
+    public async Task A_synchronous_flush_that_outlasts_the_wait_timeout_gets_errno_504_and_the_job_still_finishes()
+    {
+        const string marker = "slow-but-fine";
+        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) || r.Stage != null && r.Stage != "entry_summary"
+            ? FakeReply.Delay(TimeSpan.FromMilliseconds(900)) : FakeReply.Default;
+        try
+        {
+            var user = await _client.CreateUserAsync();
+            await _client.PostJson($"/api/v1/blobs/insert/{user}", Http.ChatBlob(("user", marker))).Ok();
+            var message = await _client.PostAsync($"/api/v1/users/buffer/{user}/chat?wait_process=true", null).Fails(504);
+            Assert.Contains("Timed out after 2 s waiting for flush job", message);
+            Assert.Contains("/admin/v1/jobs/", message);
+            await LlmApp.Eventually(async () => await app.ScalarAsync<string>("SELECT status FROM flush_jobs WHERE user_id = $1", user) == "done", 30);
+            Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM user_events WHERE user_id = $1", user));
         }
         finally
         {
