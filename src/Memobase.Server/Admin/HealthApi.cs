@@ -14,7 +14,8 @@ public static class HealthApi
         group.MapGet("/healthcheck", HealthCheck)
             .WithName("healthcheck_api_v1_healthcheck_get")
             .WithSummary("Healthcheck")
-            .WithDescription("Checks that the database answers. No authentication. HTTP 500 when it does not.");
+            .WithDescription("Checks that the database answers. No authentication. HTTP 500 when it does not.")
+            .Produces<HealthDetail>(StatusCodes.Status500InternalServerError);
         return group;
     }
 

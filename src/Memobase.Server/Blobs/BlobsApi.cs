@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Memobase.Server.Blobs;
 
 /// <summary>Request body of blob insert (documentation shape; the handler parses the JSON itself for precise 422s).</summary>
-public sealed record BlobInsertRequest(string BlobType, JsonElement BlobData, JsonElement? Fields, DateTimeOffset? CreatedAt, DateTimeOffset? UpdatedAt);
+public sealed record BlobInsertRequest(string BlobType, JsonElement BlobData, JsonElement? Fields = null, DateTimeOffset? CreatedAt = null, DateTimeOffset? UpdatedAt = null);
 
 public sealed record BlobInsertData(Guid Id, IReadOnlyList<FlushResult> ChatResults);
 
@@ -34,6 +34,7 @@ public static class BlobsApi
         group.MapGet("/blobs/{user_id}/{blob_id}", GetBlob)
             .WithName("get_blob_api_v1_blobs__user_id___blob_id__get")
             .WithSummary("Get Blob")
+            .WithDescription("A stored blob with its type, data, fields and timestamps. Processed chat blobs are gone unless persistent_chat_blobs is on (errno 404).")
             .ProducesValidationProblem422();
         group.MapDelete("/blobs/{user_id}/{blob_id}", DeleteBlob)
             .WithName("delete_blob_api_v1_blobs__user_id___blob_id__delete")

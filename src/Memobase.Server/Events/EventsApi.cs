@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Memobase.Server.Events;
 
 /// <summary>Request body of event update (upstream's EventData; documentation shape, the handler parses JSON itself).</summary>
-public sealed record EventDataRequest(JsonElement? ProfileDelta, string? EventTip, JsonElement? EventTags);
+public sealed record EventDataRequest(JsonElement? ProfileDelta = null, string? EventTip = null, JsonElement? EventTags = null);
 
 public static partial class EventsApi
 {

@@ -42,6 +42,7 @@ public static class ProfilesApi
         group.MapDelete("/{user_id}/{profile_id}", DeleteProfile)
             .WithName("delete_user_profile_api_v1_users_profile__user_id___profile_id__delete")
             .WithSummary("Delete User Profile")
+            .WithDescription("Delete one profile entry. Missing: errno 404.")
             .ProducesValidationProblem422();
         return group;
     }

@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Memobase.Server.Projects;
 
-public sealed record CreateProjectRequest(string? ProjectId, string? Status);
+public sealed record CreateProjectRequest(string? ProjectId, string? Status = null);
 
 public sealed record UpdateProjectRequest(string? Status);
 
@@ -27,7 +27,8 @@ public static partial class ProjectsAdminApi
         var group = app.MapGroup("/admin/v1/projects").WithTags("admin");
         group.MapPost("", CreateProject).WithName("admin_create_project").WithSummary("Create Project")
             .WithDescription("Create a project and return its bearer token (shown once).").ProducesValidationProblem422();
-        group.MapGet("", ListProjects).WithName("admin_list_projects").WithSummary("List Projects");
+        group.MapGet("", ListProjects).WithName("admin_list_projects").WithSummary("List Projects")
+            .WithDescription("Every project with its status and timestamps (tokens are never shown again).");
         group.MapPatch("/{project_id}", UpdateProject).WithName("admin_update_project").WithSummary("Update Project Status")
             .WithDescription("Set status active|pro|ultra|suspended. Suspended projects get HTTP 401.").ProducesValidationProblem422();
         group.MapPost("/{project_id}/rotate_token", RotateToken).WithName("admin_rotate_project_token").WithSummary("Rotate Project Token")

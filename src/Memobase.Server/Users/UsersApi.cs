@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace Memobase.Server.Users;
 
-public sealed record CreateUserRequest(JsonElement? Data, string? Id);
+public sealed record CreateUserRequest(JsonElement? Data = null, string? Id = null);
 
 public sealed record IdData(Guid Id);
 
@@ -28,6 +28,7 @@ public static class UsersApi
         group.MapGet("/{user_id}", GetUser)
             .WithName("get_user_api_v1_users__user_id__get")
             .WithSummary("Get User")
+            .WithDescription("The user's custom fields under data (id is always null, as upstream). Unknown user: errno 404.")
             .ProducesValidationProblem422();
         group.MapPut("/{user_id}", UpdateUser)
             .WithName("update_user_api_v1_users__user_id__put")

@@ -94,14 +94,13 @@ public sealed class FailureTests(LlmApp app) : IClassFixture<LlmApp>
     }
 }
 
-/// <summary>An LlmApp whose LLM attempts time out after 1 s and whose synchronous flushes wait at most 2 s.</summary>
+/// <summary>An LlmApp whose LLM attempts time out after 1 s.</summary>
 public sealed class TimeoutApp : LlmApp
 {
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
         With("llm_timeout_seconds", "1");
-        With("wait_process_timeout_seconds", "2");
     }
 }
 
@@ -123,19 +122,35 @@ public sealed class TimeoutTests(TimeoutApp app) : IClassFixture<TimeoutApp>
         Assert.Equal("failed", await app.ScalarAsync<string>("SELECT status FROM buffer_entries WHERE user_id = $1", user));
         Assert.Equal(503, await app.ScalarAsync<int>("SELECT last_errno FROM flush_jobs WHERE user_id = $1", user));
     }
+}
+
+/// <summary>Synchronous flushes wait at most 1 s (the LLM attempt timeout stays at 5 s).</summary>
+public sealed class WaitTimeoutApp : LlmApp
+{
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        With("wait_process_timeout_seconds", "1");
+    }
+}
+
+public sealed class WaitTimeoutTests(WaitTimeoutApp app) : IClassFixture<WaitTimeoutApp>
+{
+    private readonly HttpClient _client = app.Client();
 
     [Fact]
     public async Task A_synchronous_flush_that_outlasts_the_wait_timeout_gets_errno_504_and_the_job_still_finishes()
     {
         const string marker = "slow-but-fine";
-        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) || r.Stage != null && r.Stage != "entry_summary"
-            ? FakeReply.Delay(TimeSpan.FromMilliseconds(900)) : FakeReply.Default;
+        // one 3 s summary call: well past the 1 s wait, well inside the 5 s LLM attempt timeout
+        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) && r.Stage == PromptStages.EntrySummary
+            ? FakeReply.Delay(TimeSpan.FromSeconds(3)) : FakeReply.Default;
         try
         {
             var user = await _client.CreateUserAsync();
             await _client.PostJson($"/api/v1/blobs/insert/{user}", Http.ChatBlob(("user", marker))).Ok();
             var message = await _client.PostAsync($"/api/v1/users/buffer/{user}/chat?wait_process=true", null).Fails(504);
-            Assert.Contains("Timed out after 2 s waiting for flush job", message);
+            Assert.Contains("Timed out after 1 s waiting for flush job", message);
             Assert.Contains("/admin/v1/jobs/", message);
             await LlmApp.Eventually(async () => await app.ScalarAsync<string>("SELECT status FROM flush_jobs WHERE user_id = $1", user) == "done", 30);
             Assert.Equal(1L, await app.ScalarAsync<long>("SELECT count(*) FROM user_events WHERE user_id = $1", user));
