@@ -96,17 +96,19 @@ public sealed partial class BufferPipeline(
         return result;
     }
 
-    /// <summary>Renders blobs newest first, keeping them while the running token total stays within the limit.</summary>
+    /// <summary>
+    /// Renders blobs newest first, keeping them while the running token total stays within the limit. The total uses
+    /// each entry's token size, counted at insert over this same rendering, so nothing is tokenized twice.
+    /// </summary>
     private static List<string> TruncateNewestFirst(IReadOnlyList<BufferedBlob> blobs, TimeZoneInfo timeZone, int maxTokens, out int dropped)
     {
         var kept = new List<string>();
         var total = 0;
         for (var i = blobs.Count - 1; i >= 0; i--)
         {
-            var text = blobs[i].Content.Render(blobs[i].CreatedAt, timeZone);
-            total += O200kTokenizer.Instance.CountTokens(text);
+            total += blobs[i].TokenSize;
             if (total > maxTokens) break;
-            kept.Add(text);
+            kept.Add(blobs[i].Content.Render(blobs[i].CreatedAt, timeZone));
         }
         dropped = blobs.Count - kept.Count;
         kept.Reverse();

@@ -78,10 +78,14 @@ internal sealed class PipelineTestHost : IAsyncDisposable
         => ChatBlobAt(BlobTime, messages);
 
     public static BufferedBlob ChatBlobAt(DateTimeOffset at, params (string Role, string Content)[] messages)
-        => new(Guid.NewGuid(), Guid.NewGuid(), "chat", new ChatContent(messages.Select(m => new ChatMessage(m.Role, m.Content)).ToList()), at, 0);
+        => Buffered("chat", new ChatContent(messages.Select(m => new ChatMessage(m.Role, m.Content)).ToList()), at);
 
-    public static BufferedBlob SummaryBlob(string summary)
-        => new(Guid.NewGuid(), Guid.NewGuid(), "summary", new SummaryContent(summary), BlobTime, 0);
+    public static BufferedBlob SummaryBlob(string summary) => Buffered("summary", new SummaryContent(summary), BlobTime);
+
+    /// <summary>A buffered blob with the token size an insert records (o200k count of its UTC rendering).</summary>
+    private static BufferedBlob Buffered(string type, BlobContent content, DateTimeOffset at)
+        => new(Guid.NewGuid(), Guid.NewGuid(), type, content, at,
+            Memobase.Server.Tokenization.O200kTokenizer.Instance.CountTokens(content.Render(at, TimeZoneInfo.Utc)));
 
     public static ExistingProfile Profile(string topic, string subTopic, string content, string? attributesJson = null)
         => new(Guid.NewGuid(), topic, subTopic, content,
