@@ -141,8 +141,14 @@ public sealed partial class FlushWorker(
         }
     }
 
+    /// <summary>
+    /// Reclaims expired leases every <see cref="WorkerOptions.MaintenanceSeconds"/>; scans for idle buffers at most every
+    /// max(maintenance, buffer_flush_interval / 20) — the scan reads every idle entry, so it runs no more often than the
+    /// interval's precision needs (3 minutes for the default hour).
+    /// </summary>
     private async Task MaintenanceLoopAsync(CancellationToken stop)
     {
+        var lastIdleScan = long.MinValue;
         while (!stop.IsCancellationRequested)
         {
             try
@@ -150,8 +156,10 @@ public sealed partial class FlushWorker(
                 var reaped = await queue.ReapExpiredAsync(stop);
                 if (reaped > 0) signal.Wake();
                 var interval = bufferOptions.CurrentValue.BufferFlushInterval;
-                if (interval > 0)
+                var scanEvery = TimeSpan.FromSeconds(Math.Max(options.CurrentValue.MaintenanceSeconds, interval / 20.0));
+                if (interval > 0 && (lastIdleScan == long.MinValue || Stopwatch.GetElapsedTime(lastIdleScan) >= scanEvery))
                 {
+                    lastIdleScan = Stopwatch.GetTimestamp();
                     foreach (var (projectId, userId, blobType) in await queue.FindIdleBuffersAsync(TimeSpan.FromSeconds(interval), 500, stop))
                     {
                         await flushes.FlushAsync(projectId, userId, blobType, FlushTrigger.Idle, wait: false, stop);
