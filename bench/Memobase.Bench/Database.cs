@@ -120,22 +120,8 @@ internal static class Database
         return (ids.ToArray(), sw.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Whether pg_stat_statements is loaded (bench/run preloads it); creates the extension in the bench database.</summary>
-    /// <summary>The insert statement, verbatim from Buffers/BufferService.cs (InsertSql).</summary>
-    public const string InsertSql = """
-        WITH u AS (SELECT 1 FROM users WHERE project_id = $1 AND id = $2),
-        b AS (
-            INSERT INTO blobs (project_id, id, user_id, blob_type, blob_data, additional_fields, created_at, updated_at)
-            SELECT $1, $3, $2, $4, $5, $6, $7, $7 FROM u
-            RETURNING id),
-        e AS (
-            INSERT INTO buffer_entries (project_id, id, user_id, blob_id, blob_type, token_size)
-            SELECT $1, $8, $2, b.id, $4, $9 FROM b
-            RETURNING id)
-        SELECT (SELECT count(*) FROM e),
-               (SELECT coalesce(sum(token_size), 0) FROM buffer_entries
-                 WHERE project_id = $1 AND user_id = $2 AND blob_type = $4 AND status = 'idle')
-        """;
+    /// <summary>The server's insert statement (src/Memobase.Server/Buffers/BufferSql.cs, linked into this project).</summary>
+    public const string InsertSql = Memobase.Server.Buffers.BufferSql.InsertBlob;
 
     /// <summary>EXPLAIN (ANALYZE, BUFFERS) of one chat insert for <paramref name="user"/>, rolled back.</summary>
     public static async Task<List<string>> ExplainInsertAsync(NpgsqlDataSource db, Guid user, string storedJson)

@@ -23,22 +23,6 @@ public sealed record InsertOutcome(Guid BlobId, IReadOnlyList<FlushResult> ChatR
 /// </summary>
 public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOptions> options, FlushCoordinator flushes, UsageRecorder usage)
 {
-    // The CTEs see the same snapshot, so the idle sum excludes the new entry: the caller adds its size.
-    private const string InsertSql = """
-        WITH u AS (SELECT 1 FROM users WHERE project_id = $1 AND id = $2),
-        b AS (
-            INSERT INTO blobs (project_id, id, user_id, blob_type, blob_data, additional_fields, created_at, updated_at)
-            SELECT $1, $3, $2, $4, $5, $6, $7, $7 FROM u
-            RETURNING id),
-        e AS (
-            INSERT INTO buffer_entries (project_id, id, user_id, blob_id, blob_type, token_size)
-            SELECT $1, $8, $2, b.id, $4, $9 FROM b
-            RETURNING id)
-        SELECT (SELECT count(*) FROM e),
-               (SELECT coalesce(sum(token_size), 0) FROM buffer_entries
-                 WHERE project_id = $1 AND user_id = $2 AND blob_type = $4 AND status = 'idle')
-        """;
-
     public async Task<InsertOutcome> InsertAsync(Caller caller, Guid userId, string blobType, BlobContent content, string? fieldsJson,
         DateTimeOffset createdAt, bool waitProcess, CancellationToken ct)
     {
@@ -47,7 +31,7 @@ public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOpt
         var blobId = Guid.NewGuid();
         usage.RecordInsertRequest(caller.ProjectId);
 
-        await using var cmd = db.CreateCommand(InsertSql);
+        await using var cmd = db.CreateCommand(BufferSql.InsertBlob);
         cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = blobId });

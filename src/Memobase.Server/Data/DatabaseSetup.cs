@@ -27,6 +27,14 @@ public sealed class DatabaseOptions
     [ConfigurationKeyName("db_max_auto_prepare")]
     [Range(0, 1000)]
     public int MaxAutoPrepare { get; set; } = 64;
+
+    /// <summary>
+    /// Reset session state (DISCARD ALL / RESET ALL) whenever a connection goes back to the pool. The server sets no
+    /// session state (no SET, temp tables or session locks; the LISTEN connection unlistens itself), so the default
+    /// skips that extra statement per request (measured: PostgreSQL CPU per capacity request 0.198 → 0.150 ms).
+    /// </summary>
+    [ConfigurationKeyName("db_reset_on_close")]
+    public bool ResetOnClose { get; set; }
 }
 
 public static class DatabaseSetup
@@ -47,6 +55,7 @@ public static class DatabaseSetup
             var cs = new NpgsqlConnectionStringBuilder(o.ConnectionString) { MaxPoolSize = o.MaxPoolSize };
             if (string.IsNullOrEmpty(cs.ApplicationName)) cs.ApplicationName = "memobase-server";
             if (cs.MaxAutoPrepare == 0) cs.MaxAutoPrepare = o.MaxAutoPrepare;
+            if (!o.ResetOnClose) cs.NoResetOnClose = true;
             var builder = new NpgsqlDataSourceBuilder(cs.ConnectionString);
             builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
             return builder.Build();

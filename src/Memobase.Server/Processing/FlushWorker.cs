@@ -191,7 +191,19 @@ public sealed partial class FlushWorker(
                 {
                     await cmd.ExecuteNonQueryAsync(stop);
                 }
-                while (!stop.IsCancellationRequested) await conn.WaitAsync(stop);
+                try
+                {
+                    while (!stop.IsCancellationRequested) await conn.WaitAsync(stop);
+                }
+                finally
+                {
+                    // Pooled connections are not reset on return (db_reset_on_close=false): leave this one clean.
+                    if (conn.State == System.Data.ConnectionState.Open)
+                    {
+                        await using var unlisten = new NpgsqlCommand("UNLISTEN *", conn);
+                        try { await unlisten.ExecuteNonQueryAsync(CancellationToken.None); } catch (NpgsqlException) { }
+                    }
+                }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
