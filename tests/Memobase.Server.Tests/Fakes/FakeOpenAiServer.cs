@@ -264,18 +264,22 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
                 (double?)body?["temperature"], (int?)body?["max_tokens"], Headers(ctx), ctx.Request.QueryString.Value ?? "");
             _chat.Add(request);
         }
-        FakeReply reply;
+        if (await InvokeAsync(ChatHandler, request, ctx) is { } reply) await WriteChatAsync(ctx, request, reply);
+    }
+
+    /// <summary>Runs a script handler; one that throws is recorded in <see cref="HandlerErrors"/> and answered with HTTP 500 (null).</summary>
+    private async Task<FakeReply?> InvokeAsync<T>(Func<T, FakeReply>? handler, T request, HttpContext ctx)
+    {
         try
         {
-            reply = ChatHandler?.Invoke(request) ?? FakeReply.Default;
+            return handler?.Invoke(request) ?? FakeReply.Default;
         }
         catch (Exception ex)
         {
             lock (_lock) _errors.Add(ex);
             await WriteStatusAsync(ctx, 500, $"fake handler threw: {ex.Message}", null);
-            return;
+            return null;
         }
-        await WriteChatAsync(ctx, request, reply);
     }
 
     private static async Task WriteChatAsync(HttpContext ctx, FakeChatRequest request, FakeReply reply)
@@ -364,18 +368,7 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
                 (string?)body?["encoding_format"], Headers(ctx));
             _embeddings.Add(request);
         }
-        FakeReply reply;
-        try
-        {
-            reply = EmbeddingHandler?.Invoke(request) ?? FakeReply.Default;
-        }
-        catch (Exception ex)
-        {
-            lock (_lock) _errors.Add(ex);
-            await WriteStatusAsync(ctx, 500, $"fake handler threw: {ex.Message}", null);
-            return;
-        }
-        await WriteEmbeddingsAsync(ctx, request, reply);
+        if (await InvokeAsync(EmbeddingHandler, request, ctx) is { } reply) await WriteEmbeddingsAsync(ctx, request, reply);
     }
 
     private async Task WriteEmbeddingsAsync(HttpContext ctx, FakeEmbeddingRequest request, FakeReply reply)
