@@ -66,20 +66,43 @@ public static class DatabaseSetup
     }
 }
 
-/// <summary>Applies migrations before the worker and the HTTP server start (hosted services start in order).</summary>
-public sealed partial class DatabaseMigrator(IServiceProvider services, Microsoft.Extensions.Options.IOptions<DatabaseOptions> options, ILogger<DatabaseMigrator> logger)
+/// <summary>
+/// Applies migrations before the worker and the HTTP server start (hosted services start in order). Replicas starting
+/// together take turns through a PostgreSQL advisory lock held on a connection of its own: EF Core's own migration
+/// locking did not stop two processes from applying the same migration (one then died on a duplicate
+/// __EFMigrationsHistory key), so the pending check runs only once the lock is held.
+/// </summary>
+public sealed partial class DatabaseMigrator(
+    IServiceProvider services, NpgsqlDataSource dataSource, Microsoft.Extensions.Options.IOptions<DatabaseOptions> options, ILogger<DatabaseMigrator> logger)
     : IHostedService
 {
+    /// <summary>Advisory lock key of the migrator ("memobase" in ASCII).</summary>
+    private const long LockKey = 0x6d656d6f62617365;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!options.Value.MigrateOnStart) return;
-        await using var scope = services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<MemobaseDb>();
-        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-        if (pending.Count == 0) return;
-        var names = string.Join(", ", pending);
-        LogMigrating(logger, pending.Count, names);
-        await db.Database.MigrateAsync(cancellationToken);
+        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({LockKey})", lockConnection))
+        {
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+        try
+        {
+            await using var scope = services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<MemobaseDb>();
+            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+            if (pending.Count == 0) return;
+            var names = string.Join(", ", pending);
+            LogMigrating(logger, pending.Count, names);
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+        finally
+        {
+            // Pooled connections are not reset on return (db_reset_on_close=false): release the session lock explicitly.
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", lockConnection);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

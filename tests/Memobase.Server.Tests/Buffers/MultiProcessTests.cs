@@ -52,6 +52,22 @@ public sealed class MultiProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Replicas_starting_together_on_an_empty_database_all_come_up_and_migrate_once()
+    {
+        var replicas = Enumerable.Range(0, 6).Select(_ => Start()).ToList();
+        try
+        {
+            await Task.WhenAll(replicas.Select(r => r.WaitHealthyAsync()));
+            Assert.Equal(3L, await Scalar<long>("SELECT count(*) FROM \"__EFMigrationsHistory\""));
+            foreach (var r in replicas) await r.Client(Token).CreateUserAsync();
+        }
+        finally
+        {
+            foreach (var r in replicas) await r.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_worker_killed_mid_job_leaves_a_lease_that_expires_and_another_process_finishes_the_job()
     {
         // The summary call hangs while `hang` is set, so process A is mid-job when we kill it.
