@@ -103,12 +103,7 @@ public static class AdminBuffersApi
     public static async Task<Results<Ok<ApiResponse<ConversationPage>>, UnprocessableEntity<HttpValidationError>>> ListConversationBuffers(
         NpgsqlDataSource db, CancellationToken ct, string? user_id = null, string? state = null, int page = 0, int page_size = 50)
     {
-        Guid? user = null;
-        if (user_id is not null)
-        {
-            if (!Validation.TryParseUuid45(user_id, out var u)) return Validation.Problem([Validation.InvalidUuid("query", "user_id", user_id)]);
-            user = u;
-        }
+        if (!TryParseUserFilter(user_id, out var user)) return Validation.Problem([Validation.InvalidUuid("query", "user_id", user_id)]);
         if (state is not null && Array.IndexOf(States, state) < 0) return Validation.Problem([Validation.InvalidEnum("query", "state", state, States)]);
         if (page < 0) return Validation.Problem(["query", "page"], "Input should be greater than or equal to 0", "greater_than_equal", page);
         if (page_size is < 1 or > 500) return Validation.Problem(["query", "page_size"], "Input should be between 1 and 500", "less_than_equal", page_size);
@@ -134,6 +129,16 @@ public static class AdminBuffersApi
         count.Parameters.Add(new NpgsqlParameter { Value = (object?)state ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         var total = (long)(await count.ExecuteScalarAsync(ct))!;
         return Api.Ok(new ConversationPage(items, total, page, page_size));
+    }
+
+    /// <summary>The optional <c>user_id</c> query filter: absent → null; otherwise it must be a UUID v4/v5.</summary>
+    private static bool TryParseUserFilter(string? userId, out Guid? user)
+    {
+        user = null;
+        if (userId is null) return true;
+        if (!Validation.TryParseUuid45(userId, out var id)) return false;
+        user = id;
+        return true;
     }
 
     private static List<ConversationBufferView> ReadViews(NpgsqlDataReader reader)
@@ -179,12 +184,7 @@ public static class AdminBuffersApi
         NpgsqlDataSource db, CancellationToken ct, string? status = null, string? user_id = null, int limit = 50, int offset = 0)
     {
         if (status is not null && Array.IndexOf(JobStatus.All, status) < 0) return Validation.Problem([Validation.InvalidEnum("query", "status", status, JobStatus.All)]);
-        Guid? user = null;
-        if (user_id is not null)
-        {
-            if (!Validation.TryParseUuid45(user_id, out var u)) return Validation.Problem([Validation.InvalidUuid("query", "user_id", user_id)]);
-            user = u;
-        }
+        if (!TryParseUserFilter(user_id, out var user)) return Validation.Problem([Validation.InvalidUuid("query", "user_id", user_id)]);
         if (limit is < 1 or > 1000) return Validation.Problem(["query", "limit"], "Input should be between 1 and 1000", "less_than_equal", limit);
         if (offset < 0) return Validation.Problem(["query", "offset"], "Input should be greater than or equal to 0", "greater_than_equal", offset);
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Memobase.Server.Infrastructure;
 using Memobase.Server.Tokenization;
 using Npgsql;
 using NpgsqlTypes;
@@ -88,10 +89,7 @@ public sealed record UserEventData(Guid Id, EventData EventData, DateTime Create
 public sealed record UserEventGistData(Guid Id, JsonElement GistData, DateTime CreatedAt, DateTime UpdatedAt, double? Similarity)
 {
     public static UserEventGistData From(GistRow row)
-    {
-        using var doc = JsonDocument.Parse(row.GistDataJson);
-        return new UserEventGistData(row.Id, doc.RootElement.Clone(), row.CreatedAt, row.UpdatedAt, row.Similarity);
-    }
+        => new(row.Id, Json.Raw(row.GistDataJson)!.Value, row.CreatedAt, row.UpdatedAt, row.Similarity);
 }
 
 /// <summary>Event list payload; <c>gists</c> is always present (and empty), as upstream.</summary>

@@ -76,7 +76,7 @@ public sealed partial class FlushWorker(
         var heartbeat = HeartbeatAsync(job, leaseLost);
         try
         {
-            var input = await queue.LoadInputAsync(job, bufferOptions.CurrentValue.TimeZone, leaseLost.Token);
+            var input = await queue.LoadInputAsync(job, leaseLost.Token);
             var run = input.Blobs.Count == 0
                 ? new PipelineResult([], [], [], null, 0, LlmUsage.None)
                 : await pipeline.RunAsync(input, leaseLost.Token);

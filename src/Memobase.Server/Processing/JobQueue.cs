@@ -3,6 +3,7 @@ using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Profiles;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -36,7 +37,7 @@ public sealed record JobState(Guid Id, string Status, string? ResultJson, string
 ///   worker whose lease expired and was reclaimed can never write results twice.</item>
 /// </list>
 /// </summary>
-public sealed partial class JobQueue(NpgsqlDataSource db, IOptionsMonitor<WorkerOptions> options, ILogger<JobQueue> logger)
+public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileReader, IOptionsMonitor<WorkerOptions> options, ILogger<JobQueue> logger)
 {
     public const string NotifyChannel = "memobase_flush_jobs";
 
@@ -198,7 +199,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, IOptionsMonitor<Worker
             """, ct, job.Id, owner, job.Attempt, options.CurrentValue.LeaseSeconds) == 1;
     }
 
-    public async Task<PipelineInput> LoadInputAsync(ClaimedJob job, TimeZoneInfo timeZone, CancellationToken ct)
+    public async Task<PipelineInput> LoadInputAsync(ClaimedJob job, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         var blobs = new List<BufferedBlob>();
@@ -220,20 +221,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, IOptionsMonitor<Worker
             }
         }
         var config = await ScalarAsync<string?>(conn, null, "SELECT profile_config FROM projects WHERE project_id = $1", ct, job.ProjectId);
-        var profiles = new List<ExistingProfile>();
-        await using (var cmd = Command(conn, null, """
-            SELECT id, coalesce(attributes ->> 'topic', ''), coalesce(attributes ->> 'sub_topic', ''), content, attributes::text, updated_at
-            FROM user_profiles WHERE project_id = $1 AND user_id = $2 ORDER BY updated_at DESC
-            """, job.ProjectId, job.UserId))
-        await using (var reader = await cmd.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-            {
-                profiles.Add(new ExistingProfile(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetDateTime(5)));
-            }
-        }
-        _ = timeZone;
+        var profiles = (await profileReader.LoadAsync(job.ProjectId, job.UserId, ct)).Select(p => p.ToExisting()).ToList();
         return new PipelineInput(job.ProjectId, job.UserId, job.BlobType, blobs, config, profiles);
     }
 
