@@ -9,7 +9,7 @@ public sealed class DatabaseOptions
     /// <summary>Npgsql connection string; set it with DATABASE_URL (postgres://…) or ConnectionStrings__Memobase.</summary>
     public string? ConnectionString { get; set; }
 
-    /// <summary>Apply pending migrations at start (safe with several replicas: EF Core takes a migration lock).</summary>
+    /// <summary>Apply pending migrations at start (safe with several replicas: see <see cref="DatabaseMigrator"/>).</summary>
     [ConfigurationKeyName("migrate_on_start")]
     public bool MigrateOnStart { get; set; } = true;
 
