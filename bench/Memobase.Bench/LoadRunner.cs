@@ -38,8 +38,48 @@ internal sealed class LoadResult
 
     public double MeanMs => _sortedTicks.Length == 0 ? double.NaN : _sortedTicks.Average(t => (double)t) * 1000.0 / Stopwatch.Frequency;
 
+    /// <summary>The server's own time per request (its X-Process-Time header), sorted, when the operation reported it.</summary>
+    public double[] ServerSideMs { get; set; } = [];
+
+    /// <summary>Server-side quantile in milliseconds (nearest rank), NaN when not reported.</summary>
+    public double ServerSideQuantile(double q)
+    {
+        if (ServerSideMs.Length == 0) return double.NaN;
+        var rank = (int)Math.Ceiling(q * ServerSideMs.Length) - 1;
+        return ServerSideMs[Math.Clamp(rank, 0, ServerSideMs.Length - 1)];
+    }
+
     /// <summary>CPU milliseconds per successful operation of one party.</summary>
     public double PerOpMs(double cpuSeconds) => Ok > 0 ? cpuSeconds * 1000.0 / Ok : double.NaN;
+}
+
+/// <summary>
+/// Collects the server-side duration of each successful request from the server's <c>X-Process-Time</c> header (seconds,
+/// measured from the server's first middleware to the start of the response): client latency minus this is time in
+/// Kestrel, the kernel and the load generator.
+/// </summary>
+internal sealed class ServerTimings
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<double> _ms = new();
+
+    public void Record(System.Net.Http.HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("X-Process-Time", out var values)
+            && double.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+        {
+            _ms.Enqueue(seconds * 1000);
+        }
+    }
+
+    /// <summary>Everything recorded since the last call, sorted; clears the collector.</summary>
+    public double[] Drain()
+    {
+        var list = new List<double>(_ms.Count);
+        while (_ms.TryDequeue(out var ms)) list.Add(ms);
+        var sorted = list.ToArray();
+        Array.Sort(sorted);
+        return sorted;
+    }
 }
 
 /// <summary>

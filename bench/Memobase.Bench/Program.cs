@@ -68,6 +68,7 @@ namespace Memobase.Bench
         private Guid[] _users = [];
         private ServerProcess _server = null!;
         private HttpClient _http = null!;
+        private readonly ServerTimings _serverTimings = new();
         private bool _statementStats;
         private string _serverDll = "";
 
@@ -258,7 +259,9 @@ namespace Memobase.Bench
             return async (_, random, ct) =>
             {
                 using var response = await http.GetAsync(uris[random.Next(uris.Length)], HttpCompletionOption.ResponseContentRead, ct);
-                return await CheckAsync(response, ct);
+                var error = await CheckAsync(response, ct);
+                if (error is null) _serverTimings.Record(response);
+                return error;
             };
         }
 
@@ -281,7 +284,9 @@ namespace Memobase.Bench
             if (!name.EndsWith("warm-up", StringComparison.Ordinal)) await WaitForQuietAsync(name);
             if (collect && _statementStats) await Database.ResetStatementStatsAsync(_db);
             var sampler = collect ? new WaitSampler(_db) : null;
+            _serverTimings.Drain();
             var r = await LoadRunner.RunAsync(name, o.Connections, TimeSpan.FromSeconds(seconds), o.MaxOpsPerPhase, op, Snapshot, seed, rate);
+            r.ServerSideMs = _serverTimings.Drain();
             if (sampler is not null)
             {
                 _waits.Add((name, await sampler.StopAsync()));
@@ -290,6 +295,7 @@ namespace Memobase.Bench
             if (collect && _statementStats) _statements.Add((name, r.Ok, await Database.TopStatementsAsync(_db, 8)));
             Log($"{name}: {r.Ok:N0} ok, {r.Errors} errors in {r.Seconds:0.0} s = {r.Rate:N0}/s, p50 {r.Quantile(0.5):0.00} ms, p99 {r.Quantile(0.99):0.00} ms" +
                 $"; CPU s: server {r.Cpu.Server:0.00}, PostgreSQL {r.Cpu.Postgres:0.00}, bench {r.Cpu.Bench:0.00}, other {r.Cpu.Other:0.00}, machine busy {r.Cpu.MachineBusyPercent:0}% of {r.Cpu.WallSeconds:0.0} s" +
+                (r.ServerSideMs.Length == 0 ? "" : $"; server-side p50 {r.ServerSideQuantile(0.5):0.00} ms, p99 {r.ServerSideQuantile(0.99):0.00} ms") +
                 (r.FirstError is null ? "" : $"; first error: {r.FirstError}"));
             return r;
         }
@@ -313,7 +319,9 @@ namespace Memobase.Bench
                 using var content = new ByteArrayContent(bodies[random.Next(bodies.Length)]);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 using var response = await http.PostAsync(uris[random.Next(uris.Length)], content, ct);
-                return await CheckAsync(response, ct);
+                var error = await CheckAsync(response, ct);
+                if (error is null) _serverTimings.Record(response);
+                return error;
             };
             var before = await Database.ScalarAsync<long>(_db, "SELECT count(*) FROM blobs");
             var warm = await Phase("chat inserts warm-up", o.WarmupSeconds, op, 600);

@@ -39,6 +39,7 @@ internal static class Report
             var ratio = capServer.Rate / capDirect.Rate;
             L();
             L($"Server rate / direct rate = **{ratio:P0}** (target ≥ 50%: {Met(ratio >= 0.5)}); server p99 = **{F(capServer.Quantile(0.99))} ms** (target < 10 ms: {Met(capServer.Quantile(0.99) < 10)}).");
+            L(ServerSideLine(capServer));
             if (capPaced is not null)
             {
                 L($"Open loop at {capPaced.Rate:N0}/s ({o.PacedFraction:P0} of the closed-loop rate, latency from each request's due time): p50 {F(capPaced.Quantile(0.5))} ms, p99 **{F(capPaced.Quantile(0.99))} ms**.");
@@ -67,6 +68,7 @@ internal static class Report
             L(LoadRow(inserts));
             L();
             L($"Rate **{inserts.Rate:N0}/s** (target ≥ 1,500/s: {Met(inserts.Rate >= 1500)}); p99 **{F(inserts.Quantile(0.99))} ms** (target < 25 ms: {Met(inserts.Quantile(0.99) < 25)}).");
+            L(ServerSideLine(inserts));
             L();
             L("EXPLAIN (ANALYZE, BUFFERS) of one insert (the server's statement, rolled back):");
             L();
@@ -162,6 +164,12 @@ internal static class Report
             L();
         }
         return sb.ToString();
+
+        string ServerSideLine(LoadResult r) => r.ServerSideMs.Length == 0
+            ? "Server-side time: not reported."
+            : $"Server-side time (its X-Process-Time header: first middleware to response start; the rest of the latency is Kestrel, " +
+              $"kernel and load generator): p50 {F(r.ServerSideQuantile(0.5))} ms, p99 {F(r.ServerSideQuantile(0.99))} ms, " +
+              $"p99.9 {F(r.ServerSideQuantile(0.999))} ms, max {F(r.ServerSideQuantile(1))} ms.";
 
         string LoadRow(LoadResult r) =>
             $"| {r.Name} | {r.Ok:N0} | **{F(r.Rate, "N0")}** | {F(r.Quantile(0.5))} | **{F(r.Quantile(0.99))}** | {F(r.Quantile(0.999))} | {F(r.Quantile(1))} | {r.Errors} | " +

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Memobase.Server.Buffers;
+using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Projects;
 using Microsoft.Extensions.Options;
@@ -18,7 +19,7 @@ public sealed partial class FlushWorker(
     FlushSignal signal,
     BufferPipeline pipeline,
     UsageRecorder usage,
-    NpgsqlDataSource db,
+    DedicatedConnections dedicated,
     IOptionsMonitor<WorkerOptions> options,
     IOptionsMonitor<BufferOptions> bufferOptions,
     ILogger<FlushWorker> logger) : BackgroundService
@@ -185,25 +186,14 @@ public sealed partial class FlushWorker(
         {
             try
             {
-                await using var conn = await db.OpenConnectionAsync(stop);
+                await using var conn = await dedicated.OpenAsync(stop);
                 conn.Notification += (_, _) => signal.Wake();
                 await using (var cmd = new NpgsqlCommand($"LISTEN {JobQueue.NotifyChannel}", conn))
                 {
                     await cmd.ExecuteNonQueryAsync(stop);
                 }
-                try
-                {
-                    while (!stop.IsCancellationRequested) await conn.WaitAsync(stop);
-                }
-                finally
-                {
-                    // Pooled connections are not reset on return (db_reset_on_close=false): leave this one clean.
-                    if (conn.State == System.Data.ConnectionState.Open)
-                    {
-                        await using var unlisten = new NpgsqlCommand("UNLISTEN *", conn);
-                        try { await unlisten.ExecuteNonQueryAsync(CancellationToken.None); } catch (NpgsqlException) { }
-                    }
-                }
+                // Unpooled: closing the connection ends the session and its LISTEN.
+                while (!stop.IsCancellationRequested) await conn.WaitAsync(stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {

@@ -201,6 +201,14 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
 
     public async Task<PipelineInput> LoadInputAsync(ClaimedJob job, CancellationToken ct)
     {
+        var (blobs, config) = await LoadBlobsAndConfigAsync(job, ct);
+        // After the connection above is back in the pool: holding one while waiting for another can deadlock a small pool.
+        var profiles = (await profileReader.LoadAsync(job.ProjectId, job.UserId, ct)).Select(p => p.ToExisting()).ToList();
+        return new PipelineInput(job.ProjectId, job.UserId, job.BlobType, blobs, config, profiles);
+    }
+
+    private async Task<(List<BufferedBlob> Blobs, string? Config)> LoadBlobsAndConfigAsync(ClaimedJob job, CancellationToken ct)
+    {
         await using var conn = await db.OpenConnectionAsync(ct);
         var blobs = new List<BufferedBlob>();
         await using (var cmd = Command(conn, null, """
@@ -221,8 +229,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             }
         }
         var config = await ScalarAsync<string?>(conn, null, "SELECT profile_config FROM projects WHERE project_id = $1", ct, job.ProjectId);
-        var profiles = (await profileReader.LoadAsync(job.ProjectId, job.UserId, ct)).Select(p => p.ToExisting()).ToList();
-        return new PipelineInput(job.ProjectId, job.UserId, job.BlobType, blobs, config, profiles);
+        return (blobs, config);
     }
 
     /// <summary>

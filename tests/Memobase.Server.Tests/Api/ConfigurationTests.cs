@@ -1,6 +1,9 @@
+using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Memobase.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Memobase.Server.Tests.Api;
@@ -54,6 +57,47 @@ public sealed class ConfigurationTests
         Assert.Equal("json", config["Memobase:log_format"]);
         Assert.Contains("Host=h", config.GetConnectionString("Memobase"));
         Directory.Delete(dir, true);
+    }
+
+    [Theory]
+    [InlineData(null, -1)] // automatic: 4 × cores within 8..64
+    [InlineData("0", -1)]
+    [InlineData("2", 2)]
+    [InlineData("200", 200)]
+    public void Pool_size_is_automatic_by_default_and_bounds_the_data_source(string? setting, int expected)
+    {
+        if (expected < 0) expected = Math.Clamp(4 * Environment.ProcessorCount, 8, 64);
+        using var services = DatabaseServices(setting);
+        Assert.Equal(expected, services.GetRequiredService<IOptions<DatabaseOptions>>().Value.EffectiveMaxPoolSize);
+        var dataSource = services.GetRequiredService<NpgsqlDataSource>();
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxPoolSize);
+        var dedicated = services.GetRequiredService<DedicatedConnections>();
+        Assert.NotNull(dedicated);
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("-3")]
+    [InlineData("1001")]
+    public void Pool_size_of_one_or_out_of_range_is_rejected(string setting)
+    {
+        using var services = DatabaseServices(setting);
+        var ex = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<DatabaseOptions>>().Value);
+        Assert.Contains("db_max_pool_size", string.Join(" ", ex.Failures), StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static ServiceProvider DatabaseServices(string? poolSize)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Memobase"] = "Host=127.0.0.1;Port=1;Database=none;Username=u;Password=p",
+            ["Memobase:db_max_pool_size"] = poolSize,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(config);
+        services.AddLogging();
+        services.AddMemobaseDatabase(config);
+        return services.BuildServiceProvider();
     }
 
     [Fact]
