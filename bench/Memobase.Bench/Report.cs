@@ -93,12 +93,19 @@ internal static class Report
                   $"{F(r.DrainSeconds * 1000 * r.WorkerConcurrency / jobs, "0.0")} ms | {F(r.AvgQueueWaitMs, "0")} | {F(r.Cpu.Server * 1000 / jobs)} | {F(r.Cpu.Postgres * 1000 / jobs)} | {F(r.Cpu.Bench * 1000 / jobs)} | {F(r.Cpu.MachineBusyPercent, "0")}% | {F(r.Cpu.OtherCores)} |");
             }
             L();
-            var best = rounds.MaxBy(r => r.Done / r.DrainSeconds)!;
-            var rate = best.Done / best.DrainSeconds;
-            var cpuPerJob = best.Cpu.Server * 1000 / Math.Max(1, best.Done);
-            var outside = (best.SumProcessingMs - best.SumLlmMs) / Math.Max(1, best.Done);
-            L($"Best: worker_concurrency={best.WorkerConcurrency}: **{rate:0} jobs/s** (target ≥ 200: {Met(rate >= 200)}); server-side work outside LLM time: " +
-              $"**{cpuPerJob:0.00} ms server CPU per job**, {outside:0.0} ms of (processing_ms − llm_ms) wall time per job (target < 10 ms: {Met(cpuPerJob < 10)} by CPU, {Met(outside < 10)} by wall time).");
+            // Targets are judged on the server's default (the first concurrency, 4); the others show how it scales. With more
+            // loops than cores, the wall time per job is mostly waiting for a core or a pooled connection, not work.
+            foreach (var round in rounds)
+            {
+                var rate = round.Done / round.DrainSeconds;
+                var cpuPerJob = round.Cpu.Server * 1000 / Math.Max(1, round.Done);
+                var outside = (round.SumProcessingMs - round.SumLlmMs) / Math.Max(1, round.Done);
+                var verdict = round == rounds[0]
+                    ? $" (targets, at the default concurrency: ≥ 200 jobs/s {Met(rate >= 200)}; < 10 ms {Met(cpuPerJob < 10)} by CPU, {Met(outside < 10)} by wall time)"
+                    : "";
+                L($"- worker_concurrency={round.WorkerConcurrency}: **{rate:0} jobs/s**, **{cpuPerJob:0.00} ms server CPU per job**, " +
+                  $"{outside:0.0} ms of (processing_ms − llm_ms) wall time per job{verdict}.");
+            }
             L();
             L($"Each job: {rounds[0].LlmCalls / Math.Max(1, rounds[0].Done):0.0} LLM calls, {rounds[0].Entries / Math.Max(1, rounds[0].Done):0.0} entries; fake LLM requests by stage over the run: " +
               string.Join(", ", llm.ByStage.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value:N0}")) + ".");
