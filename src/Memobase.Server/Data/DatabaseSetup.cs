@@ -76,6 +76,8 @@ public static class DatabaseSetup
             var o = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value;
             var cs = new NpgsqlConnectionStringBuilder(o.ConnectionString) { Pooling = false, MaxAutoPrepare = 0 };
             if (string.IsNullOrEmpty(cs.ApplicationName)) cs.ApplicationName = "memobase-server";
+            // The LISTEN connection idles for hours: a keepalive query every 30 s notices a dead peer, and the listener reconnects.
+            if (cs.KeepAlive == 0) cs.KeepAlive = 30;
             var builder = new NpgsqlDataSourceBuilder(cs.ConnectionString);
             builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
             return new DedicatedConnections(builder.Build());
@@ -94,6 +96,9 @@ public static class DatabaseSetup
 public sealed class DedicatedConnections(NpgsqlDataSource unpooled) : IDisposable, IAsyncDisposable
 {
     public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken ct) => unpooled.OpenConnectionAsync(ct);
+
+    /// <summary>The connection string these connections use (password omitted).</summary>
+    public string ConnectionString => unpooled.ConnectionString;
 
     public void Dispose() => unpooled.Dispose();
 

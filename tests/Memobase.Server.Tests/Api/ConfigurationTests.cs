@@ -71,8 +71,9 @@ public sealed class ConfigurationTests
         Assert.Equal(expected, services.GetRequiredService<IOptions<DatabaseOptions>>().Value.EffectiveMaxPoolSize);
         var dataSource = services.GetRequiredService<NpgsqlDataSource>();
         Assert.Equal(expected, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxPoolSize);
-        var dedicated = services.GetRequiredService<DedicatedConnections>();
-        Assert.NotNull(dedicated);
+        var dedicated = new NpgsqlConnectionStringBuilder(services.GetRequiredService<DedicatedConnections>().ConnectionString);
+        Assert.False(dedicated.Pooling); // LISTEN and the migration lock never take a pooled connection
+        Assert.Equal(30, dedicated.KeepAlive);
     }
 
     [Theory]
