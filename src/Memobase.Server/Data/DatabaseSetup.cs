@@ -60,31 +60,33 @@ public static class DatabaseSetup
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        services.AddSingleton(sp =>
+        services.AddSingleton(sp => DataSource(sp, (o, cs) =>
         {
-            var o = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value;
-            var cs = new NpgsqlConnectionStringBuilder(o.ConnectionString) { MaxPoolSize = o.EffectiveMaxPoolSize };
-            if (string.IsNullOrEmpty(cs.ApplicationName)) cs.ApplicationName = "memobase-server";
+            cs.MaxPoolSize = o.EffectiveMaxPoolSize;
             if (cs.MaxAutoPrepare == 0) cs.MaxAutoPrepare = o.MaxAutoPrepare;
             if (!o.ResetOnClose) cs.NoResetOnClose = true;
-            var builder = new NpgsqlDataSourceBuilder(cs.ConnectionString);
-            builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
-            return builder.Build();
-        });
-        services.AddSingleton(sp =>
+        }));
+        services.AddSingleton(sp => new DedicatedConnections(DataSource(sp, (_, cs) =>
         {
-            var o = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value;
-            var cs = new NpgsqlConnectionStringBuilder(o.ConnectionString) { Pooling = false, MaxAutoPrepare = 0 };
-            if (string.IsNullOrEmpty(cs.ApplicationName)) cs.ApplicationName = "memobase-server";
+            cs.Pooling = false;
+            cs.MaxAutoPrepare = 0;
             // The LISTEN connection idles for hours: a keepalive query every 30 s notices a dead peer, and the listener reconnects.
             if (cs.KeepAlive == 0) cs.KeepAlive = 30;
-            var builder = new NpgsqlDataSourceBuilder(cs.ConnectionString);
-            builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
-            return new DedicatedConnections(builder.Build());
-        });
+        })));
         services.AddDbContextPool<MemobaseDb>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddHostedService<DatabaseMigrator>();
         return services;
+    }
+
+    private static NpgsqlDataSource DataSource(IServiceProvider sp, Action<DatabaseOptions, NpgsqlConnectionStringBuilder> configure)
+    {
+        var o = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value;
+        var cs = new NpgsqlConnectionStringBuilder(o.ConnectionString);
+        if (string.IsNullOrEmpty(cs.ApplicationName)) cs.ApplicationName = "memobase-server";
+        configure(o, cs);
+        var builder = new NpgsqlDataSourceBuilder(cs.ConnectionString);
+        builder.UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+        return builder.Build();
     }
 }
 

@@ -107,7 +107,7 @@ public sealed class BackgroundConsoleSink : ILogEventSink, IDisposable
                 _output.Write(Encoding.UTF8.GetBytes(batch.ToString()));
                 _output.Flush();
             }
-            catch (IOException ex)
+            catch (Exception ex) // logging must never take the process down (an exception here would end the thread and the process)
             {
                 SelfLog.WriteLine("Log output failed: {0}", ex.Message); // stdout gone: nothing better to do
             }
@@ -121,7 +121,7 @@ public sealed class BackgroundConsoleSink : ILogEventSink, IDisposable
         {
             _formatter.Format(logEvent, batch);
         }
-        catch (Exception ex) when (ex is FormatException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) // a property that cannot be rendered loses its line, not the writer thread
         {
             SelfLog.WriteLine("Log event could not be formatted: {0}", ex.Message);
         }
