@@ -93,7 +93,7 @@ internal static class Report
                   $"{F(r.DrainSeconds * 1000 * r.WorkerConcurrency / jobs, "0.0")} ms | {F(r.AvgQueueWaitMs, "0")} | {F(r.Cpu.Server * 1000 / jobs)} | {F(r.Cpu.Postgres * 1000 / jobs)} | {F(r.Cpu.Bench * 1000 / jobs)} | {F(r.Cpu.MachineBusyPercent, "0")}% | {F(r.Cpu.OtherCores)} |");
             }
             L();
-            // Targets are judged on the server's default (the first concurrency, 4); the others show how it scales. With more
+            // Targets are judged on the server's default (the first concurrency, 8); the others show how it scales. With more
             // loops than cores, the wall time per job is mostly waiting for a core or a pooled connection, not work.
             foreach (var round in rounds)
             {

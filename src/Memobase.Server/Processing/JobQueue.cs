@@ -287,18 +287,17 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                     (object?)gist.Embedding ?? DBNull.Value));
             }
         }
-        batch.BatchCommands.Add(BatchCommand("""
-            UPDATE buffer_entries SET status = 'done', processed_at = now(), updated_at = now(), last_error = NULL
-            WHERE job_id = $1 AND status = 'processing'
-            """, job.Id));
-        if (deleteBlobs)
-        {
-            // Cascades to the done buffer entries (upstream's default: processed chat blobs are not kept).
-            batch.BatchCommands.Add(BatchCommand("""
+        batch.BatchCommands.Add(deleteBlobs
+            // Upstream's default: processed chat blobs are not kept. Deleting them cascades to their entries, so the
+            // entries are not first rewritten to 'done' (a non-HOT update touching every index of buffer_entries).
+            ? BatchCommand("""
                 DELETE FROM blobs b USING buffer_entries e
-                WHERE e.job_id = $1 AND e.status = 'done' AND b.project_id = e.project_id AND b.id = e.blob_id
+                WHERE e.job_id = $1 AND e.status = 'processing' AND b.project_id = e.project_id AND b.id = e.blob_id
+                """, job.Id)
+            : BatchCommand("""
+                UPDATE buffer_entries SET status = 'done', processed_at = now(), updated_at = now(), last_error = NULL
+                WHERE job_id = $1 AND status = 'processing'
                 """, job.Id));
-        }
         batch.BatchCommands.Add(BatchCommand("""
             UPDATE flush_jobs SET status = 'done', finished_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,
                 result = $2::jsonb, truncated_count = $3, llm_calls = llm_calls + $4, prompt_tokens = prompt_tokens + $5,
