@@ -10,10 +10,11 @@ public sealed class WorkerOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Jobs this process runs at the same time (jobs of one buffer never run concurrently). A job mostly waits for the
-    /// LLM, so this bounds LLM calls in flight rather than CPU; a loop holds a pooled connection only for its short
-    /// database steps. With an instant fake LLM on 2 cores, 8 loops drained 287–342 jobs/s against 195–276 with 4
-    /// (bench/README.md); raise it for a slow LLM, lower it for a tight LLM rate limit.
+    /// Jobs this process runs at the same time (jobs of one buffer never run concurrently). A real job mostly waits for
+    /// the LLM (three calls of a second or more), so this bounds LLM calls in flight rather than CPU, and a loop holds a
+    /// pooled connection only for its short database steps: one process drains about concurrency ÷ job duration jobs
+    /// per second. With an instant fake LLM on 2 cores, 4, 8 and 16 loops all drain ~200–340 jobs/s (bench/README.md).
+    /// Raise it for a slow LLM, lower it for a tight LLM rate limit.
     /// </summary>
     [ConfigurationKeyName("worker_concurrency")]
     [Range(1, 256)]
