@@ -16,9 +16,9 @@ public sealed class DatabaseOptions
     /// <summary>
     /// Upper bound of pooled connections per process; 0 (the default) = 4 × CPU cores, at least 8 and at most 64
     /// (<see cref="EffectiveMaxPoolSize"/>). Requests beyond it wait for a free connection in order, which is cheaper
-    /// than PostgreSQL time-slicing more backends than it has cores: on the 2-core bench box 8 connections instead of 64
-    /// took the capacity endpoint at 32 concurrent requests from p99 27–45 ms to 9–11 ms and inserts from p99 29–43 ms to
-    /// 14–16 ms, with higher throughput (bench/README.md). Raise it when PostgreSQL has many more cores than this process
+    /// than PostgreSQL time-slicing more backends than it has cores: in the bench's pool-size sweep on 2 cores, 8
+    /// connections instead of 64 took the capacity endpoint at 32 concurrent requests from p99 27–36 ms to 9–11 ms and
+    /// inserts from p99 29–43 ms to 14–16 ms, with higher throughput (bench/README.md). Raise it when PostgreSQL has many more cores than this process
     /// or is far away (each request then holds its connection longer). The LISTEN connection and the migration lock use
     /// connections of their own outside this pool.
     /// </summary>
