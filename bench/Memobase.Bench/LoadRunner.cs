@@ -29,12 +29,7 @@ internal sealed class LoadResult
     public double Rate => Seconds > 0 ? Ok / Seconds : 0;
 
     /// <summary>Latency quantile in milliseconds (nearest rank).</summary>
-    public double Quantile(double q)
-    {
-        if (_sortedTicks.Length == 0) return double.NaN;
-        var rank = (int)Math.Ceiling(q * _sortedTicks.Length) - 1;
-        return _sortedTicks[Math.Clamp(rank, 0, _sortedTicks.Length - 1)] * 1000.0 / Stopwatch.Frequency;
-    }
+    public double Quantile(double q) => _sortedTicks.Length == 0 ? double.NaN : NearestRank(_sortedTicks, q) * 1000.0 / Stopwatch.Frequency;
 
     public double MeanMs => _sortedTicks.Length == 0 ? double.NaN : _sortedTicks.Average(t => (double)t) * 1000.0 / Stopwatch.Frequency;
 
@@ -42,12 +37,10 @@ internal sealed class LoadResult
     public double[] ServerSideMs { get; set; } = [];
 
     /// <summary>Server-side quantile in milliseconds (nearest rank), NaN when not reported.</summary>
-    public double ServerSideQuantile(double q)
-    {
-        if (ServerSideMs.Length == 0) return double.NaN;
-        var rank = (int)Math.Ceiling(q * ServerSideMs.Length) - 1;
-        return ServerSideMs[Math.Clamp(rank, 0, ServerSideMs.Length - 1)];
-    }
+    public double ServerSideQuantile(double q) => ServerSideMs.Length == 0 ? double.NaN : NearestRank(ServerSideMs, q);
+
+    /// <summary>The value at nearest rank <paramref name="q"/> of a sorted, non-empty array.</summary>
+    private static T NearestRank<T>(T[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>CPU milliseconds per successful operation of one party.</summary>
     public double PerOpMs(double cpuSeconds) => Ok > 0 ? cpuSeconds * 1000.0 / Ok : double.NaN;

@@ -245,16 +245,8 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
 
     private async Task HandleChatAsync(HttpContext ctx)
     {
-        JsonNode? body;
-        try
-        {
-            body = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            await WriteStatusAsync(ctx, 400, null, null);
-            return;
-        }
+        var (parsed, body) = await ReadJsonAsync(ctx);
+        if (!parsed) return;
         var messages = body?["messages"]?.AsArray() ?? [];
         string Message(string role) => messages.Where(m => (string?)m?["role"] == role).Select(m => (string?)m?["content"] ?? "").FirstOrDefault() ?? "";
         FakeChatRequest request;
@@ -344,16 +336,8 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
 
     private async Task HandleEmbeddingsAsync(HttpContext ctx)
     {
-        JsonNode? body;
-        try
-        {
-            body = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            await WriteStatusAsync(ctx, 400, null, null);
-            return;
-        }
+        var (parsed, body) = await ReadJsonAsync(ctx);
+        if (!parsed) return;
         var inputNode = body?["input"];
         IReadOnlyList<string> inputs = inputNode switch
         {
@@ -448,6 +432,20 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
         var v = new float[dimension];
         Array.Fill(v, (float)(1 / Math.Sqrt(dimension)));
         return v;
+    }
+
+    /// <summary>The request's JSON body; on malformed JSON answers 400 and returns false.</summary>
+    private static async Task<(bool Parsed, JsonNode? Body)> ReadJsonAsync(HttpContext ctx)
+    {
+        try
+        {
+            return (true, await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted));
+        }
+        catch (JsonException)
+        {
+            await WriteStatusAsync(ctx, 400, null, null);
+            return (false, null);
+        }
     }
 
     private static async Task WriteStatusAsync(HttpContext ctx, int status, string? body, TimeSpan? retryAfter)
