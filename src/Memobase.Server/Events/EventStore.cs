@@ -184,6 +184,28 @@ public sealed class EventStore(NpgsqlDataSource db)
         return await ReadGistsAsync(cmd, withSimilarity: false, ct);
     }
 
+    /// <summary>The gist texts of these events, per event, oldest first.</summary>
+    public async Task<Dictionary<Guid, List<string>>> GistsOfEventsAsync(string projectId, Guid userId, IReadOnlyCollection<Guid> eventIds, CancellationToken ct)
+    {
+        var result = new Dictionary<Guid, List<string>>();
+        if (eventIds.Count == 0) return result;
+        await using var cmd = db.CreateCommand("""
+            SELECT event_id, gist_data ->> 'content' FROM user_event_gists
+            WHERE project_id = $1 AND user_id = $2 AND event_id = ANY($3) ORDER BY created_at, id
+            """);
+        AddScope(cmd, projectId, userId);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = eventIds.ToArray() });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            if (reader.IsDBNull(1)) continue;
+            var id = reader.GetGuid(0);
+            if (!result.TryGetValue(id, out var list)) result[id] = list = [];
+            list.Add(reader.GetString(1));
+        }
+        return result;
+    }
+
     /// <summary>Upstream's event truncation (§8.4): keep events while the running token total of <see cref="EventData.Text"/> fits.</summary>
     public static List<UserEventData> TruncateByTokens(IEnumerable<UserEventData> events, int maxTokens)
     {

@@ -121,7 +121,8 @@ public sealed class BearerAuthMiddleware(RequestDelegate next, ProjectTokenAuthe
     {
         var path = context.Request.Path;
         var isApi = path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
-        var isAdmin = path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase);
+        // The admin console's pages (/admin/...) have their own cookie session; /admin/v1 is the root-only JSON API.
+        var isAdmin = path.StartsWithSegments("/admin/v1", StringComparison.OrdinalIgnoreCase);
         if ((!isApi && !isAdmin) || path.StartsWithSegments("/api/v1/healthcheck", StringComparison.OrdinalIgnoreCase))
         {
             await next(context);

@@ -1,9 +1,11 @@
 using Memobase.Server.Admin;
+using Memobase.Server.AdminUi;
 using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Llm;
 using Memobase.Server.Processing;
+using Memobase.Server.Profiles;
 using Memobase.Server.Projects;
 using Memobase.Server.Users;
 using Microsoft.AspNetCore.Http.Json;
@@ -32,12 +34,20 @@ public static class ServiceRegistration
         services.AddMemobaseOptions<WorkerOptions>();
         services.AddMemobaseLlm();
         services.AddMemobaseMemoryApi();
+        services.AddAdminUi();
 
         services.AddSingleton<ProjectTokenAuthenticator>();
         services.AddSingleton<UsageRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageRecorder>());
         services.AddSingleton<FlushSignal>();
         services.AddSingleton<JobQueue>();
+        services.AddSingleton<JobReader>();
+        services.AddSingleton<ConversationBuffers>();
+        services.AddSingleton<BufferEntryReader>();
+        services.AddSingleton<UserDirectory>();
+        services.AddSingleton<ProfileStore>();
+        services.AddSingleton<UsageReader>();
+        services.AddScoped<ProjectStore>();
         services.AddSingleton<FlushCoordinator>();
         services.AddSingleton<BufferService>();
         services.AddSingleton<FlushWorker>();
@@ -53,6 +63,8 @@ public static class ServiceRegistration
         app.UseMiddleware<RequestLoggingMiddleware>();
         app.UseRouting();
         app.UseMiddleware<BearerAuthMiddleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseMiddleware<RequestValidationMiddleware>();
         app.UseMemobaseApiDocs();
         return app;
@@ -67,6 +79,7 @@ public static class ServiceRegistration
         app.MapProjectsAdmin();
         app.MapMemobaseMemoryApi();
         app.MapAdminBuffers();
+        app.MapAdminUi();
         return app;
     }
 

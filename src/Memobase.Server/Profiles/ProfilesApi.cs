@@ -115,15 +115,10 @@ public static class ProfilesApi
     }
 
     public static async Task<Ok<ApiResponse<object>>> DeleteProfile(
-        Guid user_id, Guid profile_id, Caller caller, NpgsqlDataSource db, CancellationToken ct)
-    {
-        await using var cmd = db.CreateCommand("DELETE FROM user_profiles WHERE project_id = $1 AND user_id = $2 AND id = $3");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = user_id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = profile_id });
-        var deleted = await cmd.ExecuteNonQueryAsync(ct);
-        return deleted == 0 ? Api.Fail<object>(Failure.NotFound($"Profile {profile_id} not found for user {user_id}")) : Api.Done();
-    }
+        Guid user_id, Guid profile_id, Caller caller, ProfileStore profiles, CancellationToken ct)
+        => await profiles.DeleteAsync(caller.ProjectId, user_id, profile_id, ct)
+            ? Api.Done()
+            : Api.Fail<object>(Failure.NotFound($"Profile {profile_id} not found for user {user_id}"));
 
     private sealed record Delta(string Content, JsonElement? Attributes);
 

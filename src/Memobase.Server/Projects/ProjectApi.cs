@@ -1,10 +1,7 @@
-using System.Globalization;
 using System.Text.Json;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Profiles;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Projects;
 
@@ -15,13 +12,8 @@ public sealed record ProjectUser(Guid Id, string ProjectId, JsonElement? Additio
 
 public sealed record ProjectUsersData(IReadOnlyList<ProjectUser> Users, long Count);
 
-public sealed record DailyUsage(string Date, long TotalInsert, long TotalSuccessInsert, long TotalInputToken, long TotalOutputToken);
-
 public static class ProjectApi
 {
-    /// <summary>Longest accepted profile_config, in characters (upstream's limit).</summary>
-    public const int MaxProfileConfigLength = 65535;
-
     /// <summary>Largest <c>last_days</c> of the usage endpoint (ten years).</summary>
     public const int MaxUsageDays = 3660;
 
@@ -63,7 +55,7 @@ public static class ProjectApi
     }
 
     public static async Task<Results<Ok<ApiResponse<object>>, UnprocessableEntity<HttpValidationError>>> UpdateProfileConfig(
-        JsonElement body, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+        JsonElement body, Caller caller, ProjectStore projects, CancellationToken ct)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
@@ -74,27 +66,12 @@ public static class ProjectApi
         {
             return Validation.Problem(["body", "profile_config"], "Input should be a valid string", "string_type");
         }
-        var config = value.GetString();
-        if (config is not null)
-        {
-            if (config.EnumerateRunes().Count() > MaxProfileConfigLength) return Api.Fail<object>(Errno.BadRequest, "Profile config is too long");
-            var (_, error) = ProfileConfig.Parse(config);
-            if (error is not null) return Api.Fail<object>(Errno.BadRequest, error);
-        }
-        await using var cmd = db.CreateCommand("UPDATE projects SET profile_config = $2, updated_at = now() WHERE project_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)config ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        await cmd.ExecuteNonQueryAsync(ct);
-        return Api.Done();
+        var error = await projects.SetProfileConfigAsync(caller.ProjectId, value.GetString(), ct);
+        return error is null ? Api.Done() : Api.Fail<object>(Errno.BadRequest, error);
     }
 
-    public static async Task<Ok<ApiResponse<ProfileConfigData>>> GetProfileConfig(Caller caller, NpgsqlDataSource db, CancellationToken ct)
-    {
-        await using var cmd = db.CreateCommand("SELECT profile_config FROM projects WHERE project_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
-        var config = await cmd.ExecuteScalarAsync(ct) as string;
-        return Api.Ok(new ProfileConfigData(config ?? ""));
-    }
+    public static async Task<Ok<ApiResponse<ProfileConfigData>>> GetProfileConfig(Caller caller, ProjectStore projects, CancellationToken ct)
+        => Api.Ok(new ProfileConfigData(await projects.GetProfileConfigAsync(caller.ProjectId, ct)));
 
     public static async Task<Ok<ApiResponse<BillingData>>> GetBilling(Caller caller, BillingService billing, CancellationToken ct)
         => Api.Ok(await billing.GetBillingAsync(caller, ct));
@@ -157,39 +134,13 @@ public static class ProjectApi
     }
 
     public static async Task<Results<Ok<ApiResponse<IReadOnlyList<DailyUsage>>>, UnprocessableEntity<HttpValidationError>>> GetUsage(
-        Caller caller, NpgsqlDataSource db, UsageRecorder usage, TimeProvider clock, CancellationToken ct, int last_days = 7)
+        Caller caller, UsageReader usage, CancellationToken ct, int last_days = 7)
     {
         if (last_days is < 0 or > MaxUsageDays)
         {
             return Validation.Problem(["query", "last_days"], $"Input should be between 0 and {MaxUsageDays}", "value_error", last_days);
         }
-        await usage.FlushAsync(ct);
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        var from = today.AddDays(-Math.Max(0, last_days - 1));
-        var byDay = new Dictionary<DateOnly, DailyUsage>();
-        await using (var cmd = db.CreateCommand("""
-            SELECT day, total_insert, total_success_insert, total_input_token, total_output_token
-            FROM usage_daily WHERE project_id = $1 AND day BETWEEN $2 AND $3
-            """))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = from });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = today });
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                var day = reader.GetFieldValue<DateOnly>(0);
-                byDay[day] = new DailyUsage(Format(day), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
-            }
-        }
-        var result = new List<DailyUsage>(last_days);
-        for (var i = 0; i < last_days; i++)
-        {
-            var day = today.AddDays(-i);
-            result.Add(byDay.TryGetValue(day, out var u) ? u : new DailyUsage(Format(day), 0, 0, 0, 0));
-        }
-        return TypedResults.Ok(new ApiResponse<IReadOnlyList<DailyUsage>>(result, Errno.Success, ""));
+        IReadOnlyList<DailyUsage> days = await usage.DailyAsync(caller.ProjectId, last_days, ct);
+        return TypedResults.Ok(new ApiResponse<IReadOnlyList<DailyUsage>>(days, Errno.Success, ""));
     }
-
-    private static string Format(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Memobase.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using YamlDotNet.RepresentationModel;
@@ -63,6 +64,8 @@ public sealed partial class OpenApiContractTests(MemobaseApp app) : IClassFixtur
         var documented = Operations(await ServedAsync()).Keys.Select(k => $"{k.Method.ToUpperInvariant()} {k.Path}").ToHashSet();
         var routed = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText is { } raw && !NonApiRoutes.Any(r => raw.TrimStart('/').StartsWith(r.TrimStart('/'), StringComparison.OrdinalIgnoreCase)))
+            // UI pages and their assets are not API: they carry ExcludeFromDescription and stay out of both documents
+            .Where(e => e.Metadata.GetMetadata<IExcludeFromDescriptionMetadata>() is not { ExcludeFromDescription: true })
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["*"])
                 .Select(m => $"{m} {RouteConstraint().Replace("/" + e.RoutePattern.RawText!.Trim('/'), "{$1}")}"))
             .ToHashSet();

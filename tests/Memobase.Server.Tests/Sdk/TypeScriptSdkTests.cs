@@ -38,31 +38,19 @@ public sealed partial class TypeScriptSdkTests(ITestOutputHelper log) : IAsyncLi
     {
         if (_fake is not null) await _fake.DisposeAsync();
         if (_db.Length > 0) await TestPostgres.DropDatabaseAsync(_db);
-        if (_scratch is not null)
-        {
-            try
-            {
-                _scratch.Delete(recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
+        NodeScripts.DeleteScratch(_scratch);
     }
 
     [Fact]
     public async Task The_official_TypeScript_SDK_0_0_18_drives_every_method_against_a_live_server()
     {
         var total = Stopwatch.StartNew();
-        var npm = FindOnPath("npm") ?? throw new InvalidOperationException(
+        var npm = NodeScripts.FindOnPath("npm") ?? throw new InvalidOperationException(
             "npm is not on PATH. This test installs @memobase/memobase 0.0.18 from npm and runs it with Node.js >= 20: install " +
             "nodejs and npm (./scripts/test does so when they are missing).");
-        var node = FindOnPath("node") ?? throw new InvalidOperationException(
+        var node = NodeScripts.FindOnPath("node") ?? throw new InvalidOperationException(
             "node is not on PATH. Install Node.js >= 20 (./scripts/test installs nodejs and npm when they are missing).");
-        var nodeVersion = await RunAsync(node, ["--version"], Directory.GetCurrentDirectory(), new Dictionary<string, string?>(), TimeSpan.FromSeconds(30));
+        var nodeVersion = await NodeScripts.RunAsync(node, ["--version"], Directory.GetCurrentDirectory(), new Dictionary<string, string?>(), TimeSpan.FromSeconds(30));
         var major = Regex.Match(nodeVersion.Output, @"v(\d+)\.") is { Success: true } m ? int.Parse(m.Groups[1].Value) : 0;
         Assert.True(major >= 20, $"Node.js >= 20 is required (fetch, ESM), found '{nodeVersion.Output.Trim()}' at {node}");
 
@@ -86,9 +74,9 @@ public sealed partial class TypeScriptSdkTests(ITestOutputHelper log) : IAsyncLi
 
         // 2. Meanwhile the SDK project goes to a scratch folder and npm installs @memobase/memobase 0.0.18 there.
         _scratch = Directory.CreateTempSubdirectory("mbsdkts");
-        CopyProject(Path.Combine(RepositoryRoot(), "tests", "sdk-ts"), _scratch.FullName);
+        NodeScripts.CopyProject(Path.Combine(NodeScripts.RepositoryRoot(), "tests", "sdk-ts"), _scratch.FullName);
         var installWatch = Stopwatch.StartNew();
-        var (installCode, installOutput) = await RunAsync(npm, ["install", "--no-audit", "--no-fund", "--prefer-offline"], _scratch.FullName,
+        var (installCode, installOutput) = await NodeScripts.RunAsync(npm, ["install", "--no-audit", "--no-fund", "--prefer-offline"], _scratch.FullName,
             new Dictionary<string, string?> { ["npm_config_update_notifier"] = "false" }, NpmInstallTimeout);
         installWatch.Stop();
         await healthy;
@@ -97,7 +85,7 @@ public sealed partial class TypeScriptSdkTests(ITestOutputHelper log) : IAsyncLi
 
         // 3. The SDK script against the live server.
         var runWatch = Stopwatch.StartNew();
-        var (exitCode, output) = await RunAsync(node, ["sdk-e2e.mjs"], _scratch.FullName, new Dictionary<string, string?>
+        var (exitCode, output) = await NodeScripts.RunAsync(node, ["sdk-e2e.mjs"], _scratch.FullName, new Dictionary<string, string?>
         {
             ["MEMOBASE_URL"] = server.BaseUrl,
             ["MEMOBASE_TOKEN"] = Token,
@@ -109,7 +97,7 @@ public sealed partial class TypeScriptSdkTests(ITestOutputHelper log) : IAsyncLi
 
         // 4. Exit code 0, else the script's output (which names the failed check) and the server's log tail.
         Assert.True(exitCode == 0,
-            $"node sdk-e2e.mjs exited with {exitCode}:\n{output}\n--- server output (tail) ---\n{Tail(server.Output, 80)}");
+            $"node sdk-e2e.mjs exited with {exitCode}:\n{output}\n--- server output (tail) ---\n{NodeScripts.Tail(server.Output, 80)}");
         Assert.Contains("# all ", output, StringComparison.Ordinal);
         Assert.Empty(_fake.HandlerErrors);
         // The searches really went through the configured embeddings endpoint.
@@ -138,78 +126,4 @@ public sealed partial class TypeScriptSdkTests(ITestOutputHelper log) : IAsyncLi
 
     [GeneratedRegex("[a-z]{3,}")]
     private static partial Regex Word();
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Memobase.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root (Memobase.sln) not found above " + AppContext.BaseDirectory);
-    }
-
-    /// <summary>Copies the SDK project (without any node_modules a developer may have installed there).</summary>
-    private static void CopyProject(string from, string to)
-    {
-        Assert.True(File.Exists(Path.Combine(from, "package.json")), $"{from}/package.json is missing");
-        foreach (var file in Directory.EnumerateFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-    }
-
-    private static string? FindOnPath(string name)
-        => (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, name))
-            .FirstOrDefault(File.Exists);
-
-    /// <summary>Runs a process to completion (stdout and stderr interleaved); on timeout kills its whole tree.</summary>
-    private static async Task<(int ExitCode, string Output)> RunAsync(
-        string fileName, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string?> environment, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        foreach (var (key, value) in environment)
-        {
-            if (value is null) info.Environment.Remove(key);
-            else info.Environment[key] = value;
-        }
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null) lock (output) output.AppendLine(e.Data);
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null) lock (output) output.AppendLine(e.Data);
-        };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
-            lock (output) return (-1, $"{output}\n[{Path.GetFileName(fileName)} killed: no exit within {timeout.TotalSeconds:F0} s]");
-        }
-        process.WaitForExit(); // drains the redirected streams
-        lock (output) return (process.ExitCode, output.ToString());
-    }
-
-    private static string Tail(string text, int lines)
-    {
-        var all = text.Split('\n');
-        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
-    }
 }

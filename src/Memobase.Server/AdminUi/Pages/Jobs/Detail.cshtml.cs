@@ -1,0 +1,45 @@
+using Memobase.Server.Processing;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Memobase.Server.AdminUi.Pages.Jobs;
+
+public sealed class JobDetailModel(JobReader jobs, JobQueue queue, FlushSignal signal) : AdminPageModel
+{
+    [BindProperty(SupportsGet = true)]
+    public Guid JobId { get; set; }
+
+    public JobDetail? Detail { get; private set; }
+    public IReadOnlyList<JobEntry> Entries { get; private set; } = [];
+    public string? Message { get; private set; }
+    public bool MessageIsError { get; private set; }
+
+    public Task<PageResult> OnGetAsync([FromQuery] bool retried, CancellationToken ct)
+    {
+        if (retried) Message = "Retry queued.";
+        return LoadAsync(ct);
+    }
+
+    public async Task<IActionResult> OnPostRetryAsync(CancellationToken ct)
+    {
+        if (await jobs.GetSummaryAsync(Scope, JobId, ct) is null) return await LoadAsync(ct);
+        var failure = await queue.RetryFailedAsync(JobId, ct);
+        if (failure is null)
+        {
+            signal.Wake();
+            return Redirect($"/admin/jobs/{JobId}?retried=true");
+        }
+        Message = failure.Message;
+        MessageIsError = true;
+        Response.StatusCode = StatusCodes.Status409Conflict;
+        return await LoadAsync(ct);
+    }
+
+    private async Task<PageResult> LoadAsync(CancellationToken ct)
+    {
+        Detail = await jobs.GetAsync(Scope, JobId, ct);
+        if (Detail is null) return NotFoundPage($"There is no job {JobId}{(Admin.IsRoot ? "" : " in your project")}.");
+        Entries = await jobs.EntriesAsync(JobId, ct);
+        return Page();
+    }
+}

@@ -1,0 +1,32 @@
+using Memobase.Server.Infrastructure;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
+
+namespace Memobase.Server.AdminUi.Pages;
+
+public sealed class LoginModel(ProjectTokenAuthenticator authenticator, IOptions<AdminUiOptions> options) : PageModel
+{
+    public string? Error { get; private set; }
+
+    [BindProperty(SupportsGet = true)]
+    public string? ReturnUrl { get; set; }
+
+    public void OnGet()
+    {
+    }
+
+    public async Task<IActionResult> OnPostAsync([FromForm] string? token, CancellationToken ct)
+    {
+        var (caller, error) = string.IsNullOrWhiteSpace(token) ? (null, "No token given") : await authenticator.AuthenticateAsync(token.Trim(), ct);
+        if (caller is null)
+        {
+            Error = $"Sign-in failed: {error}.";
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return Page();
+        }
+        await AdminSession.SignInAsync(HttpContext, caller, token!.Trim(), TimeSpan.FromMinutes(options.Value.SessionMinutes));
+        var target = ReturnUrl is { } url && Url.IsLocalUrl(url) && url.StartsWith("/admin", StringComparison.Ordinal) ? url : "/admin";
+        return LocalRedirect(target);
+    }
+}

@@ -1,0 +1,46 @@
+using Npgsql;
+
+namespace Memobase.Server.Buffers;
+
+/// <summary>One buffer entry as operators see it.</summary>
+public sealed record BufferEntryRow(long Seq, Guid BlobId, string BlobType, string Status, int TokenSize, Guid? JobId, int Attempts,
+    string? LastError, DateTime CreatedAt);
+
+/// <summary>A user's buffer: entry counts by status and the newest entries.</summary>
+public sealed record UserBuffer(IReadOnlyDictionary<string, int> CountsByStatus, IReadOnlyList<BufferEntryRow> Recent);
+
+/// <summary>Reads a user's buffer entries for the admin console.</summary>
+public sealed class BufferEntryReader(NpgsqlDataSource db)
+{
+    public async Task<UserBuffer> OfUserAsync(string projectId, Guid userId, int limit, CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        var counts = new NpgsqlBatchCommand("""
+            SELECT status, count(*)::int FROM buffer_entries WHERE project_id = $1 AND user_id = $2 GROUP BY status
+            """);
+        var recent = new NpgsqlBatchCommand("""
+            SELECT seq, blob_id, blob_type, status, token_size, job_id, attempts, last_error, created_at
+            FROM buffer_entries WHERE project_id = $1 AND user_id = $2 ORDER BY seq DESC LIMIT $3
+            """);
+        foreach (var cmd in new[] { counts, recent })
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+        }
+        recent.Parameters.Add(new NpgsqlParameter { Value = limit });
+        batch.BatchCommands.Add(counts);
+        batch.BatchCommands.Add(recent);
+
+        var byStatus = new Dictionary<string, int>();
+        var rows = new List<BufferEntryRow>();
+        await using var r = await batch.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) byStatus[r.GetString(0)] = r.GetInt32(1);
+        await r.NextResultAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            rows.Add(new BufferEntryRow(r.GetInt64(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetInt32(4),
+                r.IsDBNull(5) ? null : r.GetGuid(5), r.GetInt32(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetDateTime(8)));
+        }
+        return new UserBuffer(byStatus, rows);
+    }
+}

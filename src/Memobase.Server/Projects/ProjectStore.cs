@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Memobase.Server.Data;
+using Memobase.Server.Infrastructure;
+using Memobase.Server.Profiles;
+using Microsoft.EntityFrameworkCore;
+
+namespace Memobase.Server.Projects;
+
+/// <summary>The project's bearer token is shown once, at creation or rotation; only its SHA-256 is stored.</summary>
+public sealed record ProjectCredentials(string ProjectId, string Status, string Token);
+
+public sealed record ProjectInfo(string ProjectId, string Status, DateTime CreatedAt, DateTime UpdatedAt);
+
+/// <summary>
+/// Project provisioning and settings: create, list, change status, rotate the token, read and write the
+/// <c>profile_config</c>. Status and token changes drop the project's cached tokens at once. Scoped (uses the request's
+/// <see cref="MemobaseDb"/>).
+/// </summary>
+public sealed partial class ProjectStore(MemobaseDb db, ProjectTokenAuthenticator auth)
+{
+    /// <summary>Longest accepted profile_config, in characters (upstream's limit).</summary>
+    public const int MaxProfileConfigLength = 65535;
+
+    public static bool IsValidProjectId(string projectId) => ProjectIdPattern().IsMatch(projectId) && projectId != MemobaseDb.RootProjectId;
+
+    /// <returns>The credentials, or null when the project already exists.</returns>
+    public async Task<ProjectCredentials?> CreateAsync(string projectId, string status, CancellationToken ct)
+    {
+        var token = NewToken(projectId);
+        var hash = ProjectTokenAuthenticator.HashToken(token);
+        var inserted = await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO projects (project_id, project_secret, status) VALUES ({projectId}, {hash}, {status}) ON CONFLICT DO NOTHING
+            """, ct);
+        return inserted == 0 ? null : new ProjectCredentials(projectId, status, token);
+    }
+
+    /// <summary>Every project except root, oldest first.</summary>
+    public async Task<List<ProjectInfo>> ListAsync(CancellationToken ct)
+    {
+        return await db.Projects.AsNoTracking().Where(p => p.ProjectId != MemobaseDb.RootProjectId).OrderBy(p => p.CreatedAt)
+            .Select(p => new ProjectInfo(p.ProjectId, p.Status, p.CreatedAt, p.UpdatedAt)).ToListAsync(ct);
+    }
+
+    public async Task<ProjectInfo?> GetAsync(string projectId, CancellationToken ct)
+    {
+        return await db.Projects.AsNoTracking().Where(p => p.ProjectId == projectId)
+            .Select(p => new ProjectInfo(p.ProjectId, p.Status, p.CreatedAt, p.UpdatedAt)).FirstOrDefaultAsync(ct);
+    }
+
+    /// <returns>The updated project, or null when it does not exist (or is root).</returns>
+    public async Task<ProjectInfo?> SetStatusAsync(string projectId, string status, CancellationToken ct)
+    {
+        var updated = await db.Projects.Where(p => p.ProjectId == projectId && p.ProjectId != MemobaseDb.RootProjectId)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.Status, status).SetProperty(p => p.UpdatedAt, DateTime.UtcNow), ct);
+        auth.Invalidate(projectId);
+        return updated == 0 ? null : await GetAsync(projectId, ct);
+    }
+
+    /// <returns>The new credentials, or null when the project does not exist (or is root).</returns>
+    public async Task<ProjectCredentials?> RotateTokenAsync(string projectId, CancellationToken ct)
+    {
+        var token = NewToken(projectId);
+        var hash = ProjectTokenAuthenticator.HashToken(token);
+        var updated = await db.Projects.Where(p => p.ProjectId == projectId && p.ProjectId != MemobaseDb.RootProjectId)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.ProjectSecret, hash).SetProperty(p => p.UpdatedAt, DateTime.UtcNow), ct);
+        auth.Invalidate(projectId);
+        if (updated == 0) return null;
+        var status = await db.Projects.Where(p => p.ProjectId == projectId).Select(p => p.Status).FirstAsync(ct);
+        return new ProjectCredentials(projectId, status, token);
+    }
+
+    /// <summary>The stored profile_config ("" when none).</summary>
+    public async Task<string> GetProfileConfigAsync(string projectId, CancellationToken ct)
+    {
+        return await db.Projects.AsNoTracking().Where(p => p.ProjectId == projectId).Select(p => p.ProfileConfig).FirstOrDefaultAsync(ct) ?? "";
+    }
+
+    /// <summary>Why a profile_config would be refused (too long, bad YAML, bad schema), or null when it is valid.</summary>
+    public static string? ValidateProfileConfig(string config)
+    {
+        if (config.EnumerateRunes().Count() > MaxProfileConfigLength) return "Profile config is too long";
+        return ProfileConfig.Parse(config).Error;
+    }
+
+    /// <summary>Stores a valid profile_config verbatim (null clears it).</summary>
+    /// <returns>The validation error (nothing stored), or null when stored.</returns>
+    public async Task<string?> SetProfileConfigAsync(string projectId, string? config, CancellationToken ct)
+    {
+        if (config is not null && ValidateProfileConfig(config) is { } error) return error;
+        await db.Projects.Where(p => p.ProjectId == projectId)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.ProfileConfig, config).SetProperty(p => p.UpdatedAt, DateTime.UtcNow), ct);
+        return null;
+    }
+
+    private static string NewToken(string projectId) => $"sk-{projectId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))}";
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex ProjectIdPattern();
+}
