@@ -133,7 +133,7 @@ try {
   await page.keyboard.press('Enter');
   await page.waitForURL(`${BASE}/admin/jobs/${FAILED_JOB}?retried=true`);
   let status = '';
-  for (let i = 0; i < 60 && status !== 'done'; i++) {
+  for (let i = 0; i < 90 && status !== 'done'; i++) {
     await page.waitForTimeout(500);
     await page.reload();
     status = (await page.locator('#job-status').textContent()).trim();

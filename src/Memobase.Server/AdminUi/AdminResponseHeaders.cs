@@ -15,7 +15,8 @@ public sealed class AdminResponseHeaders : IResultFilter
     {
         var headers = context.HttpContext.Response.Headers;
         headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.CacheControl = "no-store";
+        headers.CacheControl = "no-cache, no-store"; // what antiforgery sets anyway (it warns when it has to)
+        headers.Pragma = "no-cache";
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "same-origin";
     }
