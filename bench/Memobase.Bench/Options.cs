@@ -40,8 +40,8 @@ internal sealed class BenchOptions
     /// <summary>Collect pg_stat_statements per phase (when the cluster preloads it, as bench/run does).</summary>
     public bool StatementStats { get; private set; } = true;
 
-    /// <summary>Which scenarios to run (1 capacity, 2 inserts, 3 flush drain); experiments use a subset.</summary>
-    public IReadOnlySet<int> Scenarios { get; private set; } = new HashSet<int> { 1, 2, 3 };
+    /// <summary>Which scenarios to run (1 capacity, 2 inserts, 3 flush drain, 5 metrics on vs off); experiments use a subset.</summary>
+    public IReadOnlySet<int> Scenarios { get; private set; } = new HashSet<int> { 1, 2, 3, 5 };
 
     /// <summary>Before each measured phase, wait up to this long for other processes to go quiet (&lt; 0.25 cores).</summary>
     public double QuietWaitSeconds { get; private set; } = 5;

@@ -159,6 +159,8 @@ namespace Memobase.Bench
                 _notes.AppendLine(CultureInfo.InvariantCulture,
                     $"- Default-logging server wrote {lines:N0} request log lines during its capacity phases (one per request).");
             }
+            // ---- 5. metrics on vs off: capacity and inserts, alternating server processes in one run
+            if (o.Scenarios.Contains(5)) await MetricsComparisonAsync();
             foreach (var s in _servers) s.Stop();
 
             total.Stop();
@@ -171,7 +173,7 @@ namespace Memobase.Bench
             Log($"results written to {o.OutFile}; server logs in {o.WorkDir}");
         }
 
-        private async Task StartServerAsync(int workerConcurrency, string logLevel, string label)
+        private async Task StartServerAsync(int workerConcurrency, string logLevel, string label, IReadOnlyDictionary<string, string>? extraEnv = null)
         {
             if (_servers.Count > 0) _server.Stop();
             _http?.Dispose();
@@ -192,6 +194,7 @@ namespace Memobase.Bench
                                                      + ";" + o.ServerDbOptions;
             }
             foreach (var (k, v) in o.ServerEnv) env[k] = v;
+            foreach (var (k, v) in extraEnv ?? new Dictionary<string, string>()) env[k] = v;
             var log = Path.Combine(o.WorkDir, $"server-{_servers.Count + 1}.log");
             var extra = string.Join(", ", o.ServerEnv.Select(kv => $"{kv.Key}={kv.Value}").Append(o.ServerDbOptions).Where(x => x.Length > 0));
             _server = ServerProcess.Start(_serverDll, env, log,
@@ -301,6 +304,75 @@ namespace Memobase.Bench
             return r;
         }
 
+        // ------------------------------------------------------------------------------------------ scenario 5
+
+        /// <summary>
+        /// The cost of metrics: the capacity endpoint and chat inserts against a server with metrics on (the default;
+        /// /metrics scraped every 5 s meanwhile, as Prometheus would) and with <c>MEMOBASE_METRICS_ENABLED=false</c>,
+        /// alternating on, off, on, off (a fresh server process each) so drift of the shared box hits both alike.
+        /// </summary>
+        private async Task MetricsComparisonAsync()
+        {
+            var rows = new List<(string Mode, LoadResult Capacity, LoadResult Inserts, long Scrapes)>();
+            foreach (var on in new[] { true, false, true, false })
+            {
+                var mode = on ? "on" : "off";
+                await StartServerAsync(o.WorkerConcurrency[0], o.ServerLogLevel, $"metrics {mode}",
+                    new Dictionary<string, string> { ["MEMOBASE_METRICS_ENABLED"] = on ? "true" : "false" });
+                using var stopScraping = new CancellationTokenSource();
+                var scrapes = 0L;
+                var http = _http;
+                var scraper = on
+                    ? Task.Run(async () =>
+                    {
+                        while (!stopScraping.IsCancellationRequested)
+                        {
+                            using (var r = await http.GetAsync("/metrics", CancellationToken.None))
+                            {
+                                if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"/metrics answered HTTP {(int)r.StatusCode}");
+                                await r.Content.ReadAsByteArrayAsync(CancellationToken.None);
+                                scrapes++;
+                            }
+                            try { await Task.Delay(TimeSpan.FromSeconds(5), stopScraping.Token); } catch (OperationCanceledException) { }
+                        }
+                    })
+                    : Task.CompletedTask;
+                var capacity = CapacityHttpOp();
+                await Phase($"metrics {mode}: capacity warm-up", o.WarmupSeconds, capacity, 701);
+                var cap = await Phase($"metrics {mode}: capacity", o.CapacitySeconds * 2 / 3, capacity, 7);
+                var inserts = InsertOp();
+                await Phase($"metrics {mode}: inserts warm-up", o.WarmupSeconds, inserts, 702);
+                var ins = await Phase($"metrics {mode}: inserts", o.InsertSeconds * 2 / 3, inserts, 8);
+                await stopScraping.CancelAsync();
+                await scraper;
+                _server.RecordRss($"5. metrics {mode}");
+                rows.Add((mode, cap, ins, scrapes));
+            }
+            var load = File.ReadAllText("/proc/loadavg").Split(' ');
+            _notes.AppendLine(CultureInfo.InvariantCulture, $"""
+
+                ### 5. Metrics on vs off (alternating server processes; load average at the end {load[0]} / {load[1]} / {load[2]})
+
+                | round | metrics | capacity rate | capacity p50 / p99 | server CPU ms/req | inserts rate | inserts p50 / p99 | server CPU ms/insert | /metrics scrapes |
+                |---:|---|---:|---|---:|---:|---|---:|---:|
+                """);
+            var n = 0;
+            foreach (var (mode, cap, ins, scrapes) in rows)
+            {
+                _notes.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {++n} | {mode} | {cap.Rate:N0}/s | {cap.Quantile(0.5):0.00} / {cap.Quantile(0.99):0.00} ms | {cap.PerOpMs(cap.Cpu.Server):0.000} | " +
+                    $"{ins.Rate:N0}/s | {ins.Quantile(0.5):0.00} / {ins.Quantile(0.99):0.00} ms | {ins.PerOpMs(ins.Cpu.Server):0.000} | {scrapes} |");
+            }
+            foreach (var mode in new[] { "on", "off" })
+            {
+                var mine = rows.Where(r => r.Mode == mode).ToList();
+                _notes.AppendLine(CultureInfo.InvariantCulture,
+                    $"| mean | {mode} | {mine.Average(r => r.Capacity.Rate):N0}/s | p99 {mine.Average(r => r.Capacity.Quantile(0.99)):0.00} ms | " +
+                    $"{mine.Average(r => r.Capacity.PerOpMs(r.Capacity.Cpu.Server)):0.000} | {mine.Average(r => r.Inserts.Rate):N0}/s | " +
+                    $"p99 {mine.Average(r => r.Inserts.Quantile(0.99)):0.00} ms | {mine.Average(r => r.Inserts.PerOpMs(r.Inserts.Cpu.Server)):0.000} | |");
+            }
+        }
+
         // ------------------------------------------------------------------------------------------ scenario 2
 
         private static byte[] ChatBody(Random random)
@@ -310,18 +382,23 @@ namespace Memobase.Bench
             return JsonSerializer.SerializeToUtf8Bytes(body);
         }
 
-        private async Task<LoadResult> InsertsAsync()
+        private LoadRunner.Operation InsertOp()
         {
             var bodies = Enumerable.Range(0, Chats.Length).Select(i => ChatBody(new Random(i))).ToArray();
             var uris = _users.Select(u => new Uri($"/api/v1/blobs/insert/{u}", UriKind.Relative)).ToArray();
             var http = _http;
-            LoadRunner.Operation op = async (_, random, ct) =>
+            return async (_, random, ct) =>
             {
                 using var content = new ByteArrayContent(bodies[random.Next(bodies.Length)]);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 using var response = await http.PostAsync(uris[random.Next(uris.Length)], content, ct);
                 return await CheckAsync(response, ct);
             };
+        }
+
+        private async Task<LoadResult> InsertsAsync()
+        {
+            var op = InsertOp();
             var before = await Database.ScalarAsync<long>(_db, "SELECT count(*) FROM blobs");
             var warm = await Phase("chat inserts warm-up", o.WarmupSeconds, op, 600);
             var result = await Phase("chat inserts", o.InsertSeconds, op, 2, collect: true);

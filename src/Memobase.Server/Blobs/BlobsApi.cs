@@ -2,6 +2,7 @@ using System.Text.Json;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Processing;
 using Memobase.Server.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -51,7 +52,7 @@ public static class BlobsApi
 
     public static async Task<Results<Ok<ApiResponse<BlobInsertData>>, UnprocessableEntity<HttpValidationError>>> InsertBlob(
         Guid user_id, JsonElement body, Caller caller, Flag? wait_process, BufferService buffers,
-        IOptionsMonitor<BufferOptions> options, Projects.BillingService billing, CancellationToken ct)
+        IOptionsMonitor<BufferOptions> options, Projects.BillingService billing, HttpResponse response, CancellationToken ct)
     {
         var errors = new List<ValidationError>();
         if (body.ValueKind != JsonValueKind.Object)
@@ -96,6 +97,7 @@ public static class BlobsApi
 
         var outcome = await buffers.InsertAsync(caller, user_id, blobType!, content, fields?.GetRawText(),
             createdAt ?? DateTimeOffset.UtcNow, wait_process?.Value ?? false, ct);
+        if (outcome.JobId is { } jobId) response.Headers[FlushOutcome.JobIdHeader] = jobId.ToString();
         return outcome.Failure is { } failure
             ? Api.Fail<BlobInsertData>(failure)
             : Api.Ok(new BlobInsertData(outcome.BlobId, outcome.ChatResults));

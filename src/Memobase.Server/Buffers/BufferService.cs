@@ -15,7 +15,8 @@ public sealed record FlushResult(Guid? EventId, IReadOnlyList<Guid> AddProfiles,
     public static readonly FlushResult Empty = new(null, [], [], []);
 }
 
-public sealed record InsertOutcome(Guid BlobId, IReadOnlyList<FlushResult> ChatResults, Failure? Failure);
+/// <param name="JobId">The flush job the insert triggered (or joined), if any.</param>
+public sealed record InsertOutcome(Guid BlobId, IReadOnlyList<FlushResult> ChatResults, Failure? Failure, Guid? JobId = null);
 
 /// <summary>
 /// Blob insert (blob row + idle buffer entry in one round trip) and the automatic flush when the user's idle tokens of
@@ -58,7 +59,7 @@ public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOpt
 
         var flush = await flushes.FlushAsync(caller.ProjectId, userId, blobType, FlushTrigger.Auto, waitProcess, ct);
         return flush.Failure is { } failure
-            ? new InsertOutcome(blobId, [], failure)
-            : new InsertOutcome(blobId, flush.Results ?? [], null);
+            ? new InsertOutcome(blobId, [], failure, flush.JobId)
+            : new InsertOutcome(blobId, flush.Results ?? [], null, flush.JobId);
     }
 }

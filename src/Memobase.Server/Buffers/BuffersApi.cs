@@ -24,7 +24,8 @@ public static class BuffersApi
             .WithName("flush_buffer_api_v1_users_buffer__user_id___buffer_type__post")
             .WithSummary("Flush Buffer")
             .WithDescription("Flush unprocessed blobs into memory. data is [] when nothing is idle, null when processing was " +
-                             "scheduled, and one result when wait_process=true.")
+                             "scheduled, and one result when wait_process=true. The X-Memobase-Job-Id response header names the " +
+                             "flush job that has the buffer's entries (see GET /admin/v1/jobs/{job_id}).")
             .ProducesValidationProblem422();
         return group;
     }
@@ -51,9 +52,10 @@ public static class BuffersApi
     }
 
     public static async Task<Ok<ApiResponse<IReadOnlyList<FlushResult>>>> FlushBuffer(
-        Guid user_id, string buffer_type, Caller caller, FlushCoordinator flushes, CancellationToken ct, Flag? wait_process = null)
+        Guid user_id, string buffer_type, Caller caller, FlushCoordinator flushes, HttpResponse response, CancellationToken ct, Flag? wait_process = null)
     {
         var outcome = await flushes.FlushAsync(caller.ProjectId, user_id, buffer_type, FlushTrigger.Flush, wait_process?.Value ?? false, ct);
+        if (outcome.JobId is { } jobId) response.Headers[FlushOutcome.JobIdHeader] = jobId.ToString();
         return outcome.Failure is { } failure
             ? Api.Fail<IReadOnlyList<FlushResult>>(failure)
             : TypedResults.Ok(new ApiResponse<IReadOnlyList<FlushResult>>(outcome.Results, Errno.Success, ""));

@@ -120,7 +120,7 @@ public static partial class EventsApi
         if (!embeddings.IsEnabled) return (null, new Failure(Errno.NotImplemented, "Event embedding is not enabled"));
         try
         {
-            var vectors = await embeddings.EmbedAsync([query], ct);
+            var vectors = await embeddings.EmbedAsync([query], ct, query: true);
             return (vectors[0], null);
         }
         catch (LlmException ex)

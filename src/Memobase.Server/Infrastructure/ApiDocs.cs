@@ -56,7 +56,8 @@ public static class ApiDocs
 
     private static readonly string[] UuidPathParameters = ["user_id", "blob_id", "profile_id", "event_id"];
     private static readonly string[] BlobTypePathParameters = ["blob_type", "buffer_type"];
-    private const string PublicPath = "/api/v1/healthcheck";
+    /// <summary>Operations without a token: upstream's healthcheck and the probes.</summary>
+    private static readonly string[] PublicPaths = ["/api/v1/healthcheck", "/health/live", "/health/ready"];
 
     /// <summary>The errno values (upstream's CODE enum), from <see cref="Errno"/>.</summary>
     private static readonly int[] ErrnoValues = typeof(Errno).GetFields()
@@ -185,8 +186,8 @@ public static class ApiDocs
     {
         var description = context.Description;
 
-        // The auth middleware lets the healthcheck through without a token.
-        if (string.Equals("/" + description.RelativePath?.TrimEnd('/'), PublicPath, StringComparison.OrdinalIgnoreCase))
+        // The auth middleware lets the healthcheck and the probes through without a token.
+        if (PublicPaths.Contains("/" + description.RelativePath?.TrimEnd('/'), StringComparer.OrdinalIgnoreCase))
         {
             operation.Security = [];
         }

@@ -4,6 +4,7 @@ using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Llm;
+using Memobase.Server.Observability;
 using Memobase.Server.Processing;
 using Memobase.Server.Profiles;
 using Memobase.Server.Projects;
@@ -33,6 +34,7 @@ public static class ServiceRegistration
         services.AddMemobaseOptions<BufferOptions>().Services.AddSingleton<IValidateOptions<BufferOptions>, BufferOptionsValidator>();
         services.AddMemobaseOptions<WorkerOptions>();
         services.AddMemobaseLlm();
+        services.AddMemobaseObservability(builder.Configuration);
         services.AddMemobaseMemoryApi();
         services.AddAdminUi();
 
@@ -61,6 +63,7 @@ public static class ServiceRegistration
     public static WebApplication UseMemobase(this WebApplication app)
     {
         app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseMemobaseObservability();
         app.UseRouting();
         app.UseMiddleware<BearerAuthMiddleware>();
         app.UseAuthentication();
@@ -73,6 +76,7 @@ public static class ServiceRegistration
     public static WebApplication MapMemobaseEndpoints(this WebApplication app)
     {
         app.MapHealth();
+        app.MapMemobaseObservability();
         app.MapUsers();
         app.MapBlobs();
         app.MapBuffers();

@@ -10,7 +10,8 @@ namespace Memobase.Server.Infrastructure;
 /// <item><c>config.yaml</c> keys (flat, snake_case) become <c>Memobase:&lt;key&gt;</c>;</item>
 /// <item><c>MEMOBASE_&lt;KEY&gt;</c> environment variables override them (value parsed as JSON first, else raw string);</item>
 /// <item><c>DATABASE_URL</c> (a postgres:// URL) becomes <c>ConnectionStrings:Memobase</c>;</item>
-/// <item><c>ACCESS_TOKEN</c> and <c>LOG_FORMAT</c> become <c>Memobase:access_token</c> / <c>Memobase:log_format</c>.</item>
+/// <item><c>ACCESS_TOKEN</c>, <c>LOG_FORMAT</c>, <c>USE_CORS</c> and <c>API_HOSTS</c> become <c>Memobase:access_token</c>,
+/// <c>Memobase:log_format</c>, <c>Memobase:use_cors</c> and <c>Memobase:api_hosts</c>.</item>
 /// </list>
 /// .NET-style keys (<c>Memobase__max_chat_blob_buffer_token_size</c>, appsettings.json) keep working: this source is
 /// added before the standard environment source, so an explicit .NET-style variable wins over the upstream names.
@@ -53,6 +54,14 @@ public static class UpstreamConfiguration
         if (env.TryGetValue("LOG_FORMAT", out var logFormat) && !string.IsNullOrWhiteSpace(logFormat))
         {
             values[$"{Section}:log_format"] = logFormat;
+        }
+        if (env.TryGetValue("USE_CORS", out var useCors) && !string.IsNullOrWhiteSpace(useCors))
+        {
+            values[$"{Section}:use_cors"] = useCors;
+        }
+        if (env.TryGetValue("API_HOSTS", out var apiHosts) && !string.IsNullOrWhiteSpace(apiHosts))
+        {
+            values[$"{Section}:api_hosts"] = apiHosts;
         }
 
         return builder.AddInMemoryCollection(values);

@@ -1,5 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
+using Memobase.Server.Observability;
+using Memobase.Server.Tokenization;
 using Microsoft.Extensions.Options;
 using Polly;
 
@@ -39,10 +40,11 @@ public sealed partial class EmbeddingClient
     public int Dimension => _options.EmbeddingDim;
 
     /// <summary>Embeds <paramref name="inputs"/> in one request; the result is in input order. An empty list makes no request.</summary>
+    /// <param name="query">True for a search query, false for stored text (Jina's <c>task</c> hint: retrieval.query / retrieval.passage).</param>
     /// <exception cref="InvalidOperationException">Embeddings are not enabled (check <see cref="IsEnabled"/> first).</exception>
     /// <exception cref="LlmException">The request failed after retries, the response was unusable or a vector has the wrong dimension.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
-    public async Task<float[][]> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken ct)
+    public async Task<float[][]> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken ct, bool query = false)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (!IsEnabled)
@@ -54,20 +56,29 @@ public sealed partial class EmbeddingClient
             return [];
         }
 
-        var url = LlmHttp.BuildUrl(_options.EffectiveBaseUrl(_llm), "/embeddings", EmptyQuery);
-        var started = Stopwatch.GetTimestamp();
-        var payload = await LlmHttp.SendAsync(_httpClients.CreateClient(HttpClientName), _pipeline, url, BuildBody(inputs),
-            _options.EffectiveApiKey(_llm), EmptyHeaders, _llm.LlmTimeoutSeconds, "Embedding", ct);
-        var vectors = Parse(payload, inputs.Count, _options.EmbeddingDim);
-        var elapsedMs = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        LogEmbedded(_logger, inputs.Count, _options.EmbeddingModel, elapsedMs);
-        return vectors;
+        var baseUrl = _options.EffectiveBaseUrl(_llm);
+        var url = LlmHttp.BuildUrl(baseUrl, "/embeddings", EmptyQuery);
+        using var telemetry = LlmCallTelemetry.Start(LlmCallTelemetry.Embedding, _options.EmbeddingModel, baseUrl);
+        try
+        {
+            var payload = await LlmHttp.SendAsync(_httpClients.CreateClient(HttpClientName), _pipeline, url, BuildBody(inputs, query),
+                _options.EffectiveApiKey(_llm), EmptyHeaders, _llm.LlmTimeoutSeconds, "Embedding", ct);
+            var (vectors, usedTokens) = Parse(payload, inputs.Count, _options.EmbeddingDim);
+            telemetry.Succeeded(usedTokens ?? inputs.Sum(O200kTokenizer.Instance.CountTokens), 0, null);
+            LogEmbedded(_logger, inputs.Count, _options.EmbeddingModel, telemetry.ElapsedMs);
+            return vectors;
+        }
+        catch (Exception ex)
+        {
+            telemetry.Failed(ex);
+            throw;
+        }
     }
 
     private static readonly Dictionary<string, string> EmptyQuery = [];
     private static readonly Dictionary<string, string> EmptyHeaders = [];
 
-    private byte[] BuildBody(IReadOnlyList<string> inputs)
+    private byte[] BuildBody(IReadOnlyList<string> inputs, bool query)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -79,12 +90,17 @@ public sealed partial class EmbeddingClient
             w.WriteEndArray();
             w.WriteString("encoding_format", "float");
             w.WriteNumber("dimensions", _options.EmbeddingDim);
+            if (_options.IsJina)
+            {
+                w.WriteString("task", query ? "retrieval.query" : "retrieval.passage");
+                w.WriteBoolean("truncate", true);
+            }
             w.WriteEndObject();
         }
         return buffer.ToArray();
     }
 
-    private static float[][] Parse(byte[] payload, int count, int dimension)
+    private static (float[][] Vectors, int? PromptTokens) Parse(byte[] payload, int count, int dimension)
     {
         try
         {
@@ -120,7 +136,9 @@ public sealed partial class EmbeddingClient
             {
                 if (result[j] is null) throw new LlmException($"Embedding endpoint returned {position} vector(s) for {count} input(s)");
             }
-            return result;
+            int? tokens = doc.RootElement.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
+                && usage.TryGetProperty("prompt_tokens", out var pt) && pt.ValueKind == JsonValueKind.Number && pt.TryGetInt32(out var ptv) ? ptv : null;
+            return (result, tokens);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Memobase.Server.Observability;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -19,15 +20,31 @@ namespace Memobase.Server.Llm;
 public sealed record LlmCompletion(string Text, int PromptTokens, int CompletionTokens, int ElapsedMs);
 
 /// <summary>An LLM or embedding request that failed for good (after the HTTP-level retries).</summary>
-public class LlmException(string message, int? statusCode = null, Exception? inner = null) : Exception(message, inner)
+public class LlmException(string message, int? statusCode = null, Exception? inner = null, string? cause = null) : Exception(message, inner)
 {
     /// <summary>The HTTP status of the last attempt, when there was a response.</summary>
     public int? StatusCode { get; } = statusCode;
+
+    /// <summary>
+    /// A bounded label for metrics: <c>configuration</c>, <c>http_&lt;status&gt;</c>, <c>timeout</c>, <c>connection</c> or <c>response</c>.
+    /// </summary>
+    public string Cause { get; } = cause ?? (statusCode is { } s ? $"http_{s}" : "response");
+
+    /// <summary>
+    /// True when no retry can help: the endpoint rejected the credentials (HTTP 401/403), or the URL or model does not
+    /// exist (HTTP 404, or an error body naming <c>model_not_found</c>). The job fails at once instead of backing off.
+    /// </summary>
+    public virtual bool IsConfigurationError => StatusCode is 401 or 403 or 404
+        || (StatusCode is 400 && Message.Contains("model_not_found", StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>Neither <c>llm_api_key</c> nor <c>llm_base_url</c> is set.</summary>
 public sealed class LlmNotConfiguredException()
-    : LlmException("LLM is not configured: set llm_api_key (env MEMOBASE_LLM_API_KEY) and optionally llm_base_url (env MEMOBASE_LLM_BASE_URL)");
+    : LlmException("LLM is not configured: set llm_api_key (env MEMOBASE_LLM_API_KEY) and optionally llm_base_url (env MEMOBASE_LLM_BASE_URL)",
+        cause: "configuration")
+{
+    public override bool IsConfigurationError => true;
+}
 
 /// <summary>
 /// OpenAI-compatible <c>POST {llm_base_url}/chat/completions</c> client: one system and one user message, the configured
@@ -64,11 +81,11 @@ public sealed partial class LlmClient
     /// <summary><c>summary_llm_model</c> or the best model: entry summary, re-summary, profile filtering.</summary>
     public string SummaryModel => _options.EffectiveSummaryModel;
 
-    /// <summary>Runs one chat completion.</summary>
+    /// <summary>Runs one chat completion (<paramref name="maxTokens"/>: instead of <c>llm_max_tokens</c>).</summary>
     /// <exception cref="LlmNotConfiguredException">No API key and no base URL are configured.</exception>
     /// <exception cref="LlmException">The request failed after retries, or the response was unusable.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
-    public async Task<LlmCompletion> CompleteAsync(string model, string systemPrompt, string userPrompt, CancellationToken ct)
+    public async Task<LlmCompletion> CompleteAsync(string model, string systemPrompt, string userPrompt, CancellationToken ct, int? maxTokens = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(model);
         ArgumentNullException.ThrowIfNull(systemPrompt);
@@ -78,23 +95,32 @@ public sealed partial class LlmClient
             throw new LlmNotConfiguredException();
         }
 
-        var body = BuildBody(model, systemPrompt, userPrompt);
+        var body = BuildBody(model, systemPrompt, userPrompt, maxTokens ?? _options.LlmMaxTokens);
         var url = LlmHttp.BuildUrl(_options.EffectiveBaseUrl, "/chat/completions", _options.LlmOpenAiDefaultQuery);
         LogRequestDebug(_logger, model, systemPrompt, userPrompt);
-        var started = Stopwatch.GetTimestamp();
-        var payload = await LlmHttp.SendAsync(_httpClients.CreateClient(HttpClientName), _pipeline, url, body, _options.LlmApiKey,
-            _options.LlmOpenAiDefaultHeader, _options.LlmTimeoutSeconds, "LLM", ct);
-        var elapsed = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        using var telemetry = LlmCallTelemetry.Start(LlmCallTelemetry.Chat, model, _options.EffectiveBaseUrl);
+        try
+        {
+            var payload = await LlmHttp.SendAsync(_httpClients.CreateClient(HttpClientName), _pipeline, url, body, _options.LlmApiKey,
+                _options.LlmOpenAiDefaultHeader, _options.LlmTimeoutSeconds, "LLM", ct);
+            var elapsed = telemetry.ElapsedMs;
 
-        var (text, promptTokens, completionTokens) = ParseCompletion(payload);
-        promptTokens ??= O200kTokenizer.Instance.CountTokens(systemPrompt) + O200kTokenizer.Instance.CountTokens(userPrompt);
-        completionTokens ??= O200kTokenizer.Instance.CountTokens(text);
-        LogCompleted(_logger, model, promptTokens.Value, completionTokens.Value, elapsed);
-        LogCompletionDebug(_logger, model, text);
-        return new LlmCompletion(text, promptTokens.Value, completionTokens.Value, elapsed);
+            var (text, promptTokens, completionTokens, responseModel) = ParseCompletion(payload);
+            promptTokens ??= O200kTokenizer.Instance.CountTokens(systemPrompt) + O200kTokenizer.Instance.CountTokens(userPrompt);
+            completionTokens ??= O200kTokenizer.Instance.CountTokens(text);
+            telemetry.Succeeded(promptTokens.Value, completionTokens.Value, responseModel);
+            LogCompleted(_logger, model, promptTokens.Value, completionTokens.Value, elapsed);
+            LogCompletionDebug(_logger, model, text);
+            return new LlmCompletion(text, promptTokens.Value, completionTokens.Value, elapsed);
+        }
+        catch (Exception ex)
+        {
+            telemetry.Failed(ex);
+            throw;
+        }
     }
 
-    private byte[] BuildBody(string model, string systemPrompt, string userPrompt)
+    private byte[] BuildBody(string model, string systemPrompt, string userPrompt, int maxTokens)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -112,13 +138,13 @@ public sealed partial class LlmClient
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteNumber("temperature", _options.LlmTemperature);
-            w.WriteNumber("max_tokens", _options.LlmMaxTokens);
+            w.WriteNumber("max_tokens", maxTokens);
             w.WriteEndObject();
         }
         return buffer.ToArray();
     }
 
-    private static (string Text, int? PromptTokens, int? CompletionTokens) ParseCompletion(byte[] payload)
+    private static (string Text, int? PromptTokens, int? CompletionTokens, string? Model) ParseCompletion(byte[] payload)
     {
         try
         {
@@ -162,7 +188,8 @@ public sealed partial class LlmClient
                 if (usage.TryGetProperty("prompt_tokens", out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out var pv)) prompt = pv;
                 if (usage.TryGetProperty("completion_tokens", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var cv)) completion = cv;
             }
-            return (text, prompt, completion);
+            var responseModel = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            return (text, prompt, completion, responseModel);
         }
         catch (JsonException ex)
         {
@@ -211,6 +238,14 @@ internal static partial class LlmHttp
                 OnRetry = args =>
                 {
                     var reason = args.Outcome.Exception is { } ex ? ex.GetType().Name : $"HTTP {(int)args.Outcome.Result!.StatusCode}";
+                    var cause = args.Outcome.Exception switch
+                    {
+                        TimeoutRejectedException => "timeout",
+                        HttpRequestException => "connection",
+                        _ => (int)args.Outcome.Result!.StatusCode >= 500 ? "http_5xx" : $"http_{(int)args.Outcome.Result!.StatusCode}",
+                    };
+                    MemobaseTelemetry.LlmRetries.Add(1, new KeyValuePair<string, object?>("project_id", LlmCallContext.ProjectId),
+                        new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("cause", cause));
                     LogRetry(logger, kind, args.AttemptNumber + 1, options.LlmMaxRetries, reason, (int)args.RetryDelay.TotalMilliseconds);
                     return ValueTask.CompletedTask;
                 },
@@ -264,11 +299,11 @@ internal static partial class LlmHttp
         }
         catch (TimeoutRejectedException ex)
         {
-            throw new LlmException($"{what} request timed out (no response within {timeoutSeconds} s)", null, ex);
+            throw new LlmException($"{what} request timed out (no response within {timeoutSeconds} s)", null, ex, "timeout");
         }
         catch (HttpRequestException ex)
         {
-            throw new LlmException($"{what} request failed: {ex.Message}", ex.StatusCode is { } s ? (int)s : null, ex);
+            throw new LlmException($"{what} request failed: {ex.Message}", ex.StatusCode is { } s ? (int)s : null, ex, ex.StatusCode is null ? "connection" : null);
         }
 
         using (response)

@@ -91,16 +91,28 @@ public sealed class LlmOptions
 /// </remarks>
 public sealed class EmbeddingOptions
 {
-    /// <summary>The only supported <see cref="EmbeddingProvider"/>.</summary>
     public const string OpenAiProvider = "openai";
+
+    /// <summary>Upstream's providers. All are called as OpenAI-compatible <c>POST {base}/embeddings</c> endpoints.</summary>
+    public static readonly string[] Providers = [OpenAiProvider, "jina", "ollama", "lmstudio"];
+
+    /// <summary>Jina's default base URL (upstream's) when <c>embedding_base_url</c> is not set.</summary>
+    public const string JinaBaseUrl = "https://api.jina.ai/v1";
 
     /// <summary>Store vectors for events and gists (and enable vector search). See the class remarks for when it takes effect.</summary>
     [ConfigurationKeyName("enable_event_embedding")]
     public bool EnableEventEmbedding { get; set; } = true;
 
-    /// <summary>Only <c>openai</c> (any OpenAI-compatible <c>/embeddings</c> endpoint) is supported.</summary>
+    /// <summary>
+    /// <c>openai</c>, <c>jina</c>, <c>ollama</c> or <c>lmstudio</c>: all are called as OpenAI-compatible <c>/embeddings</c>
+    /// endpoints (Ollama: its <c>/v1</c> base URL). <c>jina</c> defaults the base URL to Jina's and sends its
+    /// <c>task</c> hint (retrieval.passage for stored text, retrieval.query for searches).
+    /// </summary>
     [ConfigurationKeyName("embedding_provider")]
     public string EmbeddingProvider { get; set; } = OpenAiProvider;
+
+    /// <summary>True for <c>embedding_provider: jina</c>.</summary>
+    public bool IsJina => string.Equals(EmbeddingProvider?.Trim(), "jina", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Base URL of the embeddings endpoint (<c>/embeddings</c> is appended).</summary>
     [ConfigurationKeyName("embedding_base_url")]
@@ -119,22 +131,30 @@ public sealed class EmbeddingOptions
     [Range(1, 16_000)]
     public int EmbeddingDim { get; set; } = 1536;
 
-    /// <summary>Whether embeddings are computed (see the class remarks).</summary>
+    /// <summary>
+    /// Whether embeddings are computed (see the class remarks). The LLM key stands in only for the <c>openai</c>
+    /// provider (as upstream): it is never sent to Jina, Ollama or LM Studio.
+    /// </summary>
     public bool IsActive(LlmOptions llm) => EnableEventEmbedding
-        && (!string.IsNullOrWhiteSpace(EmbeddingApiKey) || !string.IsNullOrWhiteSpace(EmbeddingBaseUrl) || !string.IsNullOrWhiteSpace(llm.LlmApiKey));
+        && (!string.IsNullOrWhiteSpace(EmbeddingApiKey) || !string.IsNullOrWhiteSpace(EmbeddingBaseUrl)
+            || (IsOpenAi && !string.IsNullOrWhiteSpace(llm.LlmApiKey)));
+
+    private bool IsOpenAi => string.Equals(EmbeddingProvider?.Trim(), OpenAiProvider, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The base URL requests go to, without a trailing slash (see the class remarks).</summary>
     public string EffectiveBaseUrl(LlmOptions llm)
     {
         var url = !string.IsNullOrWhiteSpace(EmbeddingBaseUrl) ? EmbeddingBaseUrl
-            : string.IsNullOrWhiteSpace(EmbeddingApiKey) && !string.IsNullOrWhiteSpace(llm.LlmBaseUrl) ? llm.LlmBaseUrl
+            : IsJina ? JinaBaseUrl
+            : IsOpenAi && string.IsNullOrWhiteSpace(EmbeddingApiKey) && !string.IsNullOrWhiteSpace(llm.LlmBaseUrl) ? llm.LlmBaseUrl
             : LlmOptions.DefaultBaseUrl;
         return url.Trim().TrimEnd('/');
     }
 
     /// <summary>The bearer token requests carry, or null for none.</summary>
     public string? EffectiveApiKey(LlmOptions llm)
-        => !string.IsNullOrWhiteSpace(EmbeddingApiKey) ? EmbeddingApiKey : string.IsNullOrWhiteSpace(llm.LlmApiKey) ? null : llm.LlmApiKey;
+        => !string.IsNullOrWhiteSpace(EmbeddingApiKey) ? EmbeddingApiKey
+            : IsOpenAi && !string.IsNullOrWhiteSpace(llm.LlmApiKey) ? llm.LlmApiKey : null;
 }
 
 internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
@@ -162,9 +182,9 @@ internal sealed class EmbeddingOptionsValidator : IValidateOptions<EmbeddingOpti
     public ValidateOptionsResult Validate(string? name, EmbeddingOptions options)
     {
         var errors = new List<string>();
-        if (!string.Equals(options.EmbeddingProvider?.Trim(), EmbeddingOptions.OpenAiProvider, StringComparison.OrdinalIgnoreCase))
+        if (!EmbeddingOptions.Providers.Contains(options.EmbeddingProvider?.Trim() ?? "", StringComparer.OrdinalIgnoreCase))
         {
-            errors.Add($"embedding_provider: '{options.EmbeddingProvider}' is not supported; the supported value is '{EmbeddingOptions.OpenAiProvider}' (any OpenAI-compatible /embeddings endpoint).");
+            errors.Add($"embedding_provider: '{options.EmbeddingProvider}' is not supported; use one of {string.Join(", ", EmbeddingOptions.Providers)} (all are called as OpenAI-compatible /embeddings endpoints).");
         }
         if (!string.IsNullOrWhiteSpace(options.EmbeddingBaseUrl) && !LlmOptionsValidator.IsHttpUrl(options.EmbeddingBaseUrl))
         {

@@ -4,7 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
+using Memobase.Server.Infrastructure;
 using Memobase.Server.Llm;
+using Memobase.Server.Observability;
 using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Profiles;
 using Memobase.Server.Tokenization;
@@ -18,8 +20,9 @@ namespace Memobase.Server.Processing;
 /// <see cref="PipelineResult"/> that the job runner applies in one transaction.
 /// </summary>
 /// <remarks>
-/// Failure contract: LLM failures after the client's retries (and an unconfigured LLM) →
-/// <see cref="PipelineException"/> errno 503, retryable; nothing left after truncation → errno 520, not retryable;
+/// Failure contract: LLM failures after the client's retries → <see cref="PipelineException"/> errno 503, retryable;
+/// an unconfigured LLM → errno 503 and configuration errors (HTTP 401/403/404 from the provider, unknown model) →
+/// errno 502, both not retryable (no backoff can fix them); nothing left after truncation → errno 520, not retryable;
 /// an unsupported blob type → errno 400, not retryable. Unparsable LLM output is not an error (no facts, no tags).
 /// Organize and re-summary failures are logged and skipped. Embedding failures leave the vectors null. Any other
 /// exception is a bug and propagates. Thread-safe; registered as a singleton.
@@ -341,6 +344,7 @@ public sealed partial class BufferPipeline(
 
     private async Task<float[][]?> TryEmbedAsync(Run run, IReadOnlyList<string> inputs, string what, CancellationToken ct)
     {
+        using var scope = LlmCallContext.ForStage(what == "event" ? "embed_event" : "embed_gists");
         try
         {
             return await embeddings.EmbedAsync(inputs, ct);
@@ -356,6 +360,7 @@ public sealed partial class BufferPipeline(
 
     private async Task<string> CallAsync(Run run, string stage, string model, string system, string user, CancellationToken ct)
     {
+        using var scope = LlmCallContext.ForStage(stage);
         try
         {
             var completion = await llm.CompleteAsync(model, system, user, ct);
@@ -364,18 +369,26 @@ public sealed partial class BufferPipeline(
         }
         catch (LlmNotConfiguredException ex)
         {
-            throw new PipelineException(503, ex.Message, retryable: true, run.Meter.Snapshot(), ex);
+            throw new PipelineException(Errno.ServiceUnavailable, ex.Message, retryable: false, run.Meter.Snapshot(), ex);
+        }
+        catch (LlmException ex) when (ex.IsConfigurationError)
+        {
+            // No retry can fix a rejected key, a wrong URL or an unknown model: fail the job now, naming the settings.
+            LogCallFailed(logger, run.Input.ProjectId, run.Input.UserId, stage, ex.Message);
+            throw new PipelineException(Errno.BadGateway, $"LLM configuration error: {stage}: {ex.Message}. " +
+                $"Check llm_api_key, llm_base_url and the model name ({model}); the job is not retried.", retryable: false, run.Meter.Snapshot(), ex);
         }
         catch (LlmException ex)
         {
             LogCallFailed(logger, run.Input.ProjectId, run.Input.UserId, stage, ex.Message);
-            throw new PipelineException(503, $"LLM request failed: {stage}: {ex.Message}", retryable: true, run.Meter.Snapshot(), ex);
+            throw new PipelineException(Errno.ServiceUnavailable, $"LLM request failed: {stage}: {ex.Message}", retryable: true, run.Meter.Snapshot(), ex);
         }
     }
 
     /// <summary>For the optional stages: a failed call is logged and yields null.</summary>
     private async Task<string?> TryCallAsync(Run run, string stage, string model, string system, string user, CancellationToken ct)
     {
+        using var scope = LlmCallContext.ForStage(stage);
         try
         {
             var completion = await llm.CompleteAsync(model, system, user, ct);

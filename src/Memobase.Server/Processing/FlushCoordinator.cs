@@ -2,13 +2,17 @@ using System.Text.Json;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Memobase.Server.Processing;
 
 /// <param name="Results">Upstream's flush <c>data</c>: <c>[]</c> nothing to do, <c>null</c> scheduled, one result when waited for.</param>
-public sealed record FlushOutcome(IReadOnlyList<FlushResult>? Results, Failure? Failure)
+/// <param name="JobId">The job that has the buffer's entries (sent as <c>X-Memobase-Job-Id</c>), when there is one.</param>
+public sealed record FlushOutcome(IReadOnlyList<FlushResult>? Results, Failure? Failure, Guid? JobId = null)
 {
+    public const string JobIdHeader = "X-Memobase-Job-Id";
+
     public static readonly FlushOutcome Nothing = new([], null);
     public static readonly FlushOutcome Scheduled = new(null, null);
 }
@@ -30,15 +34,14 @@ public sealed class FlushCoordinator(JobQueue queue, FlushSignal signal, IOption
 
         var enqueued = await queue.EnqueueAsync(projectId, userId, blobType, trigger, ct);
         if (enqueued.Attached) signal.Wake();
-        if (!wait) return enqueued.Attached ? FlushOutcome.Scheduled : FlushOutcome.Nothing;
-
-        // Waiting: our own job, or — when a concurrent flush already took the entries — the job that has them.
+        // Our own job, or — when a concurrent flush already took the entries — the job that has them.
         var jobId = enqueued.JobId ?? enqueued.ActiveJobId;
-        return jobId is { } id ? await WaitAsync(id, ct) : FlushOutcome.Nothing;
+        if (!wait) return enqueued.Attached ? FlushOutcome.Scheduled with { JobId = jobId } : FlushOutcome.Nothing with { JobId = jobId };
+        return jobId is { } id ? await WaitAsync(id, projectId, ct) with { JobId = id } : FlushOutcome.Nothing;
     }
 
     /// <summary>Polls the job row until it is done or failed (following merges), or the wait timeout passes.</summary>
-    public async Task<FlushOutcome> WaitAsync(Guid jobId, CancellationToken ct)
+    public async Task<FlushOutcome> WaitAsync(Guid jobId, string projectId, CancellationToken ct)
     {
         var timeout = TimeSpan.FromSeconds(options.CurrentValue.WaitTimeoutSeconds);
         var started = clock.GetTimestamp();
@@ -68,6 +71,7 @@ public sealed class FlushCoordinator(JobQueue queue, FlushSignal signal, IOption
             await Task.Delay(delay, clock, ct);
             delay = TimeSpan.FromMilliseconds(Math.Min(250, delay.TotalMilliseconds * 1.5));
         }
+        MemobaseTelemetry.WaitTimeouts.Add(1, new KeyValuePair<string, object?>("project_id", projectId));
         return new FlushOutcome(null, new Failure(Errno.GatewayTimeout,
             $"Timed out after {timeout.TotalSeconds:0.#} s waiting for flush job {current} (still {status}). " +
             $"It keeps running in the background; see GET /admin/v1/jobs/{current}."));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Observability;
 using Memobase.Server.Projects;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -36,11 +37,20 @@ public sealed partial class FlushWorker(
             return Task.CompletedTask;
         }
         LogStarted(logger, WorkerId, o.Concurrency);
+        IsRunning = true;
         var loops = Enumerable.Range(0, o.Concurrency).Select(_ => Task.Run(() => WorkLoopAsync(stoppingToken), stoppingToken)).ToList();
         loops.Add(Task.Run(() => MaintenanceLoopAsync(stoppingToken), stoppingToken));
         loops.Add(Task.Run(() => ListenLoopAsync(stoppingToken), stoppingToken));
         return Task.WhenAll(loops);
     }
+
+    /// <summary>True once the loops started (false when <c>worker_enabled=false</c>).</summary>
+    public bool IsRunning { get; private set; }
+
+    /// <summary>When the maintenance loop last finished a round (<see cref="Stopwatch"/> timestamp); readiness checks it.</summary>
+    public long LastMaintenanceTick => Interlocked.Read(ref _lastMaintenanceTick);
+
+    private long _lastMaintenanceTick = Stopwatch.GetTimestamp();
 
     private async Task WorkLoopAsync(CancellationToken stop)
     {
@@ -48,6 +58,7 @@ public sealed partial class FlushWorker(
         {
             try
             {
+                var claimStarted = DateTimeOffset.UtcNow;
                 var job = await queue.ClaimAsync(WorkerId, stop);
                 if (job is null)
                 {
@@ -55,7 +66,7 @@ public sealed partial class FlushWorker(
                     continue;
                 }
                 signal.Wake(); // there may be more: let another loop look
-                await RunAsync(job, stop);
+                await RunAsync(job, stop, claimStarted);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -70,11 +81,14 @@ public sealed partial class FlushWorker(
     }
 
     /// <summary>Runs one claimed job to completion, failure or lease loss.</summary>
-    internal async Task RunAsync(ClaimedJob job, CancellationToken stop)
+    internal async Task RunAsync(ClaimedJob job, CancellationToken stop, DateTimeOffset? claimStarted = null)
     {
         var started = Stopwatch.GetTimestamp();
+        using var activity = JobTelemetry.StartJob(job, claimStarted ?? DateTimeOffset.UtcNow);
+        using var scope = LlmCallContext.ForProject(job.ProjectId);
         using var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var heartbeat = HeartbeatAsync(job, leaseLost);
+        var outcome = JobTelemetry.LeaseLost;
         try
         {
             var input = await queue.LoadInputAsync(job, leaseLost.Token);
@@ -84,14 +98,23 @@ public sealed partial class FlushWorker(
             var result = new FlushResult(run.Event?.Id, run.Adds.Select(a => a.Id).ToList(), run.Updates.Select(u => u.Id).ToList(), run.Deletes);
             var deleteBlobs = job.BlobType == BlobTypes.Chat && !bufferOptions.CurrentValue.PersistentChatBlobs;
             var ms = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            var completed = await queue.CompleteAsync(job, WorkerId, run, result, deleteBlobs, ms, CancellationToken.None);
+            bool completed;
+            using (JobTelemetry.StartStep("flush_job complete"))
+            {
+                completed = await queue.CompleteAsync(job, WorkerId, run, result, deleteBlobs, ms, CancellationToken.None);
+            }
             usage.RecordLlmTokens(job.ProjectId, run.Usage.PromptTokens, run.Usage.CompletionTokens);
-            if (completed) LogCompleted(logger, job.Id, job.Attempt, input.Blobs.Count, run.Usage.Calls, ms);
+            if (completed)
+            {
+                outcome = JobStatus.Done;
+                LogCompleted(logger, job.Id, job.Attempt, input.Blobs.Count, run.Usage.Calls, ms);
+            }
             else LogLeaseLost(logger, job.Id, job.Attempt);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Shutting down: hand the job back without spending an attempt.
+            outcome = JobTelemetry.Released;
             await queue.FailAttemptAsync(job, WorkerId, Errno.ServiceUnavailable, "worker shut down before finishing", retryable: true,
                 LlmUsage.None, countAttempt: false, CancellationToken.None);
         }
@@ -102,19 +125,25 @@ public sealed partial class FlushWorker(
         catch (PipelineException ex)
         {
             usage.RecordLlmTokens(job.ProjectId, ex.Usage.PromptTokens, ex.Usage.CompletionTokens);
-            var status = await queue.FailAttemptAsync(job, WorkerId, ex.Errno, ex.Message, ex.Retryable, ex.Usage, countAttempt: true, CancellationToken.None);
+            var status = await queue.FailAttemptAsync(job, WorkerId, ex.Errno, ex.Message, ex.Retryable, ex.Usage, countAttempt: true,
+                CancellationToken.None);
+            outcome = JobTelemetry.OutcomeOf(status);
+            JobTelemetry.Failed(activity, ex.Errno, ex.Message);
             LogAttemptFailed(logger, job.Id, job.Attempt, ex.Errno, ex.Message, status ?? "lease lost");
         }
         catch (Exception ex)
         {
             var status = await queue.FailAttemptAsync(job, WorkerId, Errno.InternalServerError, $"processing error: {ex.Message}", retryable: true,
                 LlmUsage.None, countAttempt: true, CancellationToken.None);
+            outcome = JobTelemetry.OutcomeOf(status);
+            JobTelemetry.Failed(activity, Errno.InternalServerError, ex.GetType().Name);
             LogAttemptCrashed(logger, ex, job.Id, job.Attempt, status ?? "lease lost");
         }
         finally
         {
             await leaseLost.CancelAsync();
             try { await heartbeat; } catch (OperationCanceledException) { }
+            JobTelemetry.AttemptEnded(job, activity, outcome, Stopwatch.GetElapsedTime(started));
         }
     }
 
@@ -175,6 +204,7 @@ public sealed partial class FlushWorker(
             {
                 LogLoopError(logger, ex);
             }
+            Interlocked.Exchange(ref _lastMaintenanceTick, Stopwatch.GetTimestamp());
             await Delay(TimeSpan.FromSeconds(options.CurrentValue.MaintenanceSeconds), stop);
         }
     }

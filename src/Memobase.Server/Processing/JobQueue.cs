@@ -3,6 +3,7 @@ using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Observability;
 using Memobase.Server.Profiles;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -19,7 +20,11 @@ public static class FlushTrigger
 }
 
 /// <summary>A job this worker holds the lease of. <see cref="Attempt"/> fences every later write.</summary>
-public sealed record ClaimedJob(Guid Id, string ProjectId, Guid UserId, string BlobType, int Attempt, string Trigger);
+/// <param name="QueueWait">How long the job was ready before this claim.</param>
+/// <param name="Age">Time since the job was created, at the claim.</param>
+/// <param name="TraceParent">W3C trace context of the request that queued the job (null: none was recorded).</param>
+public sealed record ClaimedJob(Guid Id, string ProjectId, Guid UserId, string BlobType, int Attempt, string Trigger,
+    TimeSpan QueueWait = default, TimeSpan Age = default, string? TraceParent = null);
 
 /// <param name="JobId">The queued job the entries were attached to (null when nothing was idle).</param>
 /// <param name="Attached">Whether this call moved entries from idle/failed to processing.</param>
@@ -120,6 +125,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         }
         await ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
         await tx.CommitAsync(ct);
+        MemobaseTelemetry.FlushesEnqueued.Add(1, new KeyValuePair<string, object?>("project_id", projectId), new KeyValuePair<string, object?>("trigger", trigger));
         return new EnqueueResult(jobId, true, null);
     }
 
@@ -165,13 +171,15 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 SET status = 'running', attempts = j.attempts + 1, lease_owner = $1,
                     lease_expires_at = now() + make_interval(secs => $2), started_at = coalesce(j.started_at, now()), updated_at = now()
                 FROM next WHERE j.id = next.id
-                RETURNING j.id, j.project_id, j.user_id, j.blob_type, j.attempts, j.trigger
+                RETURNING j.id, j.project_id, j.user_id, j.blob_type, j.attempts, j.trigger,
+                    extract(epoch FROM now() - j.run_after)::float8, extract(epoch FROM now() - j.created_at)::float8
                 """, owner, options.CurrentValue.LeaseSeconds))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
                 if (await reader.ReadAsync(ct))
                 {
-                    job = new ClaimedJob(reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5));
+                    job = new ClaimedJob(reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5),
+                        TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(6))), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(7))));
                 }
             }
             if (job is null) return null;
@@ -181,6 +189,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 """, ct, job.Id, job.Attempt, owner);
             await ExecuteAsync(conn, tx, "UPDATE buffer_entries SET attempts = attempts + 1, updated_at = now() WHERE job_id = $1 AND status = 'processing'", ct, job.Id);
             await tx.CommitAsync(ct);
+            MemobaseTelemetry.JobQueueWait.Record(job.QueueWait.TotalSeconds, new KeyValuePair<string, object?>("project_id", job.ProjectId));
             return job;
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -376,6 +385,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 var status = await EndAttemptAsync(conn, tx, e.Id, e.Attempt, Errno.InternalServerError,
                     $"lease expired: worker {e.Owner} stopped renewing it (crashed or hung)", retryable: true, LlmUsage.None, "expired", countAttempt: true, ct);
                 await tx.CommitAsync(ct);
+                MemobaseTelemetry.LeaseReclaims.Add(1);
                 LogReaped(logger, e.Id, e.Owner, status);
                 reaped++;
             }

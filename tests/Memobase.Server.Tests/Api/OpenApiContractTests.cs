@@ -22,7 +22,7 @@ public sealed partial class OpenApiContractTests(MemobaseApp app) : IClassFixtur
     private const string ConversationPath = "/admin/v1/buffers/conversations/{id}";
 
     /// <summary>Routes that are documentation, not API: never in either document.</summary>
-    private static readonly string[] NonApiRoutes = ["/openapi.json", "/docs"];
+    private static readonly string[] NonApiRoutes = ["/openapi.json", "/docs", "/metrics"];
 
     private static readonly string[] Methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -212,7 +212,7 @@ public sealed partial class OpenApiContractTests(MemobaseApp app) : IClassFixtur
     }
 
     [Fact]
-    public async Task Only_the_healthcheck_is_public_in_both_documents()
+    public async Task Only_the_healthcheck_and_the_probes_are_public_in_both_documents()
     {
         var problems = new List<string>();
         foreach (var (name, doc) in new[] { ("/openapi.json", await ServedAsync()), ("openapi.yaml", Curated()) })
@@ -222,7 +222,7 @@ public sealed partial class OpenApiContractTests(MemobaseApp app) : IClassFixtur
             {
                 var security = doc["paths"]![path]![method]!["security"];
                 var isPublic = security is JsonArray { Count: 0 };
-                if (isPublic != (path == "/api/v1/healthcheck")) problems.Add($"{name}: {method.ToUpperInvariant()} {path} security {security?.ToJsonString() ?? "(global)"}");
+                if (isPublic != (path is "/api/v1/healthcheck" or "/health/live" or "/health/ready")) problems.Add($"{name}: {method.ToUpperInvariant()} {path} security {security?.ToJsonString() ?? "(global)"}");
             }
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));

@@ -33,8 +33,10 @@ public sealed record FakeChatRequest(
 }
 
 /// <summary>One embeddings request received by <see cref="FakeOpenAiServer"/>.</summary>
+/// <param name="Task">Jina's <c>task</c> hint, when sent.</param>
 public sealed record FakeEmbeddingRequest(
-    int Index, string Model, IReadOnlyList<string> Inputs, int? Dimensions, string? EncodingFormat, IReadOnlyDictionary<string, string> Headers);
+    int Index, string Model, IReadOnlyList<string> Inputs, int? Dimensions, string? EncodingFormat, IReadOnlyDictionary<string, string> Headers,
+    string? Task = null);
 
 /// <summary>What <see cref="FakeOpenAiServer"/> answers to one request. Build with the static factory members.</summary>
 public abstract record FakeReply
@@ -349,7 +351,7 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
         lock (_lock)
         {
             request = new FakeEmbeddingRequest(_embeddings.Count, (string?)body?["model"] ?? "", inputs, (int?)body?["dimensions"],
-                (string?)body?["encoding_format"], Headers(ctx));
+                (string?)body?["encoding_format"], Headers(ctx), (string?)body?["task"]);
             _embeddings.Add(request);
         }
         if (await InvokeAsync(EmbeddingHandler, request, ctx) is { } reply) await WriteEmbeddingsAsync(ctx, request, reply);

@@ -269,14 +269,14 @@ public sealed class BufferPipelineTests
     }
 
     [Fact]
-    public async Task Unconfigured_llm_fails_with_a_503_naming_llm_api_key()
+    public async Task Unconfigured_llm_fails_with_a_non_retryable_503_naming_llm_api_key()
     {
         await using var host = await StartAsync(new Dictionary<string, string?> { ["llm_base_url"] = null, ["llm_api_key"] = null });
 
         var ex = await Assert.ThrowsAsync<PipelineException>(() => host.Pipeline.RunAsync(Input([GusChat]), CancellationToken.None));
 
         Assert.Equal(503, ex.Errno);
-        Assert.True(ex.Retryable);
+        Assert.False(ex.Retryable); // a configuration error: no backoff can fix it
         Assert.Contains("llm_api_key", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MEMOBASE_LLM_API_KEY", ex.Message, StringComparison.Ordinal);
         Assert.Empty(host.Fake.ChatRequests);

@@ -225,7 +225,7 @@ public sealed class LlmClientTests
     }
 
     [Theory]
-    [InlineData("embedding_provider", "jina", "the supported value is 'openai'")]
+    [InlineData("embedding_provider", "cohere", "embedding_provider: 'cohere' is not supported; use one of openai, jina, ollama, lmstudio")]
     [InlineData("language", "ja", "language: 'ja' is not supported")]
     [InlineData("llm_base_url", "not a url", "llm_base_url")]
     [InlineData("llm_timeout_seconds", "0", "LlmTimeoutSeconds")]
