@@ -21,7 +21,7 @@ public sealed record ConversationDeleteResult(
     [property: JsonPropertyName("deletedCount")] int DeletedCount,
     [property: JsonPropertyName("affectedMemoryIds")] IReadOnlyList<string> AffectedMemoryIds);
 
-/// <summary>Operator views of buffers and flush jobs (root token only).</summary>
+/// <summary>Operator views of buffers and flush jobs (root token only: mapped under the root policy).</summary>
 public static class AdminBuffersApi
 {
     /// <summary>Most ids one mark-extracted or delete call takes.</summary>

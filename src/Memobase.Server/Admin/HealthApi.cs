@@ -15,6 +15,7 @@ public static class HealthApi
             .WithName("healthcheck_api_v1_healthcheck_get")
             .WithSummary("Healthcheck")
             .WithDescription("Checks that the database answers. No authentication. HTTP 500 when it does not.")
+            .AllowAnonymous()
             .Produces<HealthDetail>(StatusCodes.Status500InternalServerError);
         return group;
     }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
-using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using Memobase.Server.Data;
@@ -40,15 +39,6 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         }
         return ValidateOptionsResult.Success;
     }
-}
-
-/// <summary>The authenticated caller: every query is scoped to <see cref="ProjectId"/>.</summary>
-public sealed record Caller(string ProjectId, bool IsRoot)
-{
-    internal static readonly object ItemKey = new();
-
-    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter)
-        => ValueTask.FromResult(context.Items[ItemKey] as Caller);
 }
 
 /// <summary>Upstream's bearer auth (§1): root token, or project tokens <c>sk-&lt;project_id&gt;-&lt;secret&gt;</c>.</summary>
@@ -113,53 +103,4 @@ public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonit
 
     private static bool FixedEquals(string a, string b)
         => CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
-}
-
-public sealed class BearerAuthMiddleware(RequestDelegate next, ProjectTokenAuthenticator authenticator)
-{
-    public async Task InvokeAsync(HttpContext context)
-    {
-        var path = context.Request.Path;
-        var isApi = path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
-        // The admin console's pages (/admin/...) have their own cookie session; /admin/v1 is the root-only JSON API.
-        var isAdmin = path.StartsWithSegments("/admin/v1", StringComparison.OrdinalIgnoreCase);
-        if ((!isApi && !isAdmin) || path.StartsWithSegments("/api/v1/healthcheck", StringComparison.OrdinalIgnoreCase))
-        {
-            await next(context);
-            return;
-        }
-
-        string? error = null;
-        Caller? caller = null;
-        var header = context.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.Ordinal))
-        {
-            var token = header["Bearer ".Length..].Trim();
-            if (token.Length > 0) (caller, error) = await authenticator.AuthenticateAsync(token, context.RequestAborted);
-        }
-
-        if (caller is null)
-        {
-            var message = error is null
-                ? $"Unauthorized access to {path}. You have to provide a valid Bearer token."
-                : $"Unauthorized access to {path}. CODE 401; ERROR {error}";
-            await Unauthorized(context, message);
-            return;
-        }
-        if (isAdmin && !caller.IsRoot)
-        {
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.Response.WriteAsJsonAsync(new ApiResponse<object>(null, Errno.Forbidden, "Only the root token can access the admin API."), context.RequestAborted);
-            return;
-        }
-        context.Items[Caller.ItemKey] = caller;
-        await next(context);
-    }
-
-    private static Task Unauthorized(HttpContext context, string message)
-    {
-        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        context.Response.Headers.WWWAuthenticate = "Bearer";
-        return context.Response.WriteAsJsonAsync(new ApiResponse<object>(null, Errno.Unauthorized, message), context.RequestAborted);
-    }
 }

@@ -25,7 +25,7 @@ public static class MemoryApiRegistration
         return services;
     }
 
-    public static WebApplication MapMemobaseMemoryApi(this WebApplication app)
+    public static IEndpointRouteBuilder MapMemobaseMemoryApi(this IEndpointRouteBuilder app)
     {
         app.MapProfiles();
         app.MapEvents();

@@ -39,6 +39,7 @@ public static class ServiceRegistration
         services.AddAdminUi();
 
         services.AddSingleton<ProjectTokenAuthenticator>();
+        services.AddMemobaseAuth();
         services.AddSingleton<UsageRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageRecorder>());
         services.AddSingleton<FlushSignal>();
@@ -64,25 +65,29 @@ public static class ServiceRegistration
     {
         app.UseMiddleware<RequestLoggingMiddleware>();
         app.UseMemobaseObservability();
+        app.UseMemobaseApiDocs();
         app.UseRouting();
-        app.UseMiddleware<BearerAuthMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<RequestValidationMiddleware>();
-        app.UseMemobaseApiDocs();
         return app;
     }
 
     public static WebApplication MapMemobaseEndpoints(this WebApplication app)
     {
-        app.MapHealth();
+        var api = app.MapGroup("").RequireAuthorization(MemobaseAuth.Project);
+        api.MapHealth();
+        api.MapUsers();
+        api.MapBlobs();
+        api.MapBuffers();
+        api.MapMemobaseMemoryApi();
+
+        var admin = app.MapGroup("").RequireAuthorization(MemobaseAuth.Root);
+        admin.MapProjectsAdmin();
+        admin.MapAdminBuffers();
+
         app.MapMemobaseObservability();
-        app.MapUsers();
-        app.MapBlobs();
-        app.MapBuffers();
-        app.MapProjectsAdmin();
-        app.MapMemobaseMemoryApi();
-        app.MapAdminBuffers();
+
         app.MapAdminUi();
         return app;
     }

@@ -89,11 +89,12 @@ public static class ObservabilitySetup
 
     public static WebApplication MapMemobaseObservability(this WebApplication app)
     {
-        app.MapHealthProbes();
-        app.MapStatusCheck();
+        app.MapHealthProbes().AllowAnonymous();
+        app.MapStatusCheck().RequireAuthorization(MemobaseAuth.Project);
         if (app.Configuration.GetSection(UpstreamConfiguration.Section).Get<ObservabilityOptions>() is not { MetricsEnabled: false })
         {
-            app.MapPrometheusScrapingEndpoint(MetricsPath);
+            // MetricsAccessMiddleware decides (root token, or metrics_public=true).
+            app.MapPrometheusScrapingEndpoint(MetricsPath).AllowAnonymous();
         }
         return app;
     }

@@ -1,5 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Memobase.Server.Tests.Infrastructure;
 
 namespace Memobase.Server.Tests.Api;
@@ -10,7 +14,7 @@ public sealed class AuthTests(MemobaseApp app) : IClassFixture<MemobaseApp>
     [InlineData(null)]
     [InlineData("Bearer wrong-token")]
     [InlineData("Basic cm9vdDpzZWNyZXQ=")]
-    [InlineData("bearer root-test-token")]
+    [InlineData("Bearer")]
     [InlineData("Bearer sk-nosuchproject-abcdef")]
     [InlineData("Bearer sk-")]
     public async Task Missing_or_wrong_token_gets_401_with_the_envelope(string? header)
@@ -23,6 +27,42 @@ public sealed class AuthTests(MemobaseApp app) : IClassFixture<MemobaseApp>
         Assert.Equal(401, body["errno"]!.GetValue<int>());
         Assert.Null(body["data"]);
         Assert.StartsWith("Unauthorized access to /api/v1/users/", body["errmsg"]!.GetValue<string>());
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    [Theory]
+    [InlineData("bearer")]
+    [InlineData("BEARER")]
+    [InlineData("bEaReR")]
+    public async Task The_bearer_scheme_name_is_case_insensitive(string scheme)
+    {
+        var client = app.Client(token: null);
+        client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"{scheme} {MemobaseApp.RootToken}");
+        var id = await client.CreateUserAsync();
+        Assert.NotEqual(Guid.Empty, id);
+    }
+
+    [Fact]
+    public async Task Every_endpoint_needs_a_token_unless_it_opts_out()
+    {
+        var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+        var anonymous = endpoints.Where(e => e.Metadata.GetMetadata<IAllowAnonymous>() is not null)
+            .Select(e => e.RoutePattern.RawText!.TrimStart('/')).Order().ToList();
+        Assert.Equal(["api/v1/healthcheck", "openapi.json"], anonymous);
+        foreach (var endpoint in endpoints.Where(e => e.Metadata.GetMetadata<IAllowAnonymous>() is null))
+        {
+            var policies = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).ToList();
+            var expected = endpoint.RoutePattern.RawText!.TrimStart('/').StartsWith("admin/", StringComparison.Ordinal) ? "root" : "project";
+            Assert.Contains(expected, policies);
+        }
+
+        // Paths no endpoint matches fall under the fallback policy too: no token, no hint whether they exist.
+        using var unknown = await app.Client(token: null).GetAsync("/no/such/route");
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
+        using var docs = await app.Client(token: null).GetAsync("/docs/index.html");
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        using var openapi = await app.Client(token: null).GetAsync("/openapi.json");
+        Assert.Equal(HttpStatusCode.OK, openapi.StatusCode);
     }
 
     [Fact]
