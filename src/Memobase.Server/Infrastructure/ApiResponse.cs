@@ -15,7 +15,12 @@ public static class Errno
     public const int NotFound = 404;
     public const int MethodNotAllowed = 405;
     public const int Conflict = 409;
+    public const int PayloadTooLarge = 413;
+    public const int UriTooLong = 414;
+    public const int UnsupportedMediaType = 415;
     public const int UnprocessableEntity = 422;
+    public const int TooManyRequests = 429;
+    public const int RequestHeaderFieldsTooLarge = 431;
     public const int InternalServerError = 500;
     public const int NotImplemented = 501;
     public const int BadGateway = 502;

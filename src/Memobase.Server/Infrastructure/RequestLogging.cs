@@ -4,8 +4,8 @@ using System.Globalization;
 namespace Memobase.Server.Infrastructure;
 
 /// <summary>
-/// One log line per request (method, path without query string, status, duration, request id) and the envelope for
-/// unhandled exceptions. Query strings are never logged: they can carry chat contents (<c>chats_str</c>).
+/// One log line per request (method, path without query string, status, duration, request id); exceptions are
+/// answered by <see cref="ApiExceptionHandler"/> inside it. Query strings are never logged: they can carry chat contents (<c>chats_str</c>).
 /// </summary>
 public sealed partial class RequestLoggingMiddleware(RequestDelegate next, ILogger<RequestLoggingMiddleware> logger)
 {
@@ -27,22 +27,6 @@ public sealed partial class RequestLoggingMiddleware(RequestDelegate next, ILogg
         {
             await next(context);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            context.Response.StatusCode = 499; // client went away; nothing to write
-        }
-        catch (Exception ex)
-        {
-            LogUnhandled(logger, ex, context.Request.Method, context.Request.Path, requestId);
-            if (!context.Response.HasStarted)
-            {
-                context.Response.Clear();
-                // Upstream answers unhandled errors with HTTP 200 + errno 500; we never include exception details.
-                context.Response.StatusCode = StatusCodes.Status200OK;
-                await context.Response.WriteAsJsonAsync(new ApiResponse<object>(null, Errno.InternalServerError,
-                    $"Sorry, we have encountered an unknown error (request id {requestId}). The server log has the details."));
-            }
-        }
         finally
         {
             var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -63,6 +47,4 @@ public sealed partial class RequestLoggingMiddleware(RequestDelegate next, ILogg
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "HTTP {Method} {Path} responded {StatusCode} in {ElapsedMs:0.0} ms (request {RequestId})")]
     private static partial void LogRequest(ILogger logger, string method, PathString path, int statusCode, double elapsedMs, string requestId);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path} (request {RequestId})")]
-    private static partial void LogUnhandled(ILogger logger, Exception ex, string method, PathString path, string requestId);
 }

@@ -40,6 +40,7 @@ public static class ServiceRegistration
 
         services.AddSingleton<ProjectTokenAuthenticator>();
         services.AddMemobaseAuth();
+        services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddSingleton<UsageRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageRecorder>());
         services.AddSingleton<FlushSignal>();
@@ -64,6 +65,9 @@ public static class ServiceRegistration
     public static WebApplication UseMemobase(this WebApplication app)
     {
         app.UseMiddleware<RequestLoggingMiddleware>();
+        // ApiExceptionHandler answers every exception; the options' handler is the framework's required last resort.
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = ApiExceptionHandler.WriteUnknownErrorAsync });
+        app.UseStatusCodePages(ErrorResponses.WriteStatusPage);
         app.UseMemobaseObservability();
         app.UseMemobaseApiDocs();
         app.UseRouting();

@@ -40,7 +40,7 @@ public sealed class RequestMetricsMiddleware(RequestDelegate next)
         finally
         {
             // Upstream counts requests that passed authentication only.
-            if (context.Items[Caller.ItemKey] is Caller caller)
+            if (Caller.From(context.User) is { } caller)
             {
                 var tags = new TagList
                 {

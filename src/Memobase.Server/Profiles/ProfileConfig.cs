@@ -261,8 +261,8 @@ internal static partial class ConfigTree
         parser.Consume<StreamStart>();
         if (parser.TryConsume<StreamEnd>(out _)) return null;
         parser.Consume<DocumentStart>();
-        var anchors = new Dictionary<string, object?>(StringComparer.Ordinal);
-        var root = ReadNode(parser, anchors);
+        var reader = new NodeReader(parser);
+        var root = reader.Read(0);
         parser.Consume<DocumentEnd>();
         if (!parser.TryConsume<StreamEnd>(out _))
         {
@@ -271,45 +271,75 @@ internal static partial class ConfigTree
         return root;
     }
 
-    private static object? ReadNode(IParser parser, Dictionary<string, object?> anchors)
+    /// <summary>Deepest nesting of mappings and sequences a YAML document may have.</summary>
+    internal const int MaxDepth = 32;
+
+    /// <summary>Most nodes a document may expand to, counting every use of an alias as a copy of its target.</summary>
+    internal const long MaxNodes = 100_000;
+
+    /// <summary>Reads nodes iteratively bounded: nesting is limited so no input can overflow the stack, and aliases are
+    /// counted by the size of what they point at so a few anchors cannot expand into billions of nodes.</summary>
+    private sealed class NodeReader(IParser parser)
     {
-        if (parser.TryConsume<AnchorAlias>(out var alias))
+        private readonly Dictionary<string, (object? Value, long Size)> _anchors = new(StringComparer.Ordinal);
+        private long _nodes;
+
+        public object? Read(int depth)
         {
-            return anchors.TryGetValue(alias.Value.Value, out var target) ? target
-                : throw new YamlException(alias.Start, alias.End, $"found undefined alias '{alias.Value.Value}'");
-        }
-        if (parser.TryConsume<Scalar>(out var scalar))
-        {
-            var value = ResolveScalar(scalar);
-            if (!scalar.Anchor.IsEmpty) anchors[scalar.Anchor.Value] = value;
-            return value;
-        }
-        if (parser.TryConsume<SequenceStart>(out var sequenceStart))
-        {
-            var list = new List<object?>();
-            if (!sequenceStart.Anchor.IsEmpty) anchors[sequenceStart.Anchor.Value] = list;
-            while (!parser.TryConsume<SequenceEnd>(out _)) list.Add(ReadNode(parser, anchors));
-            return list;
-        }
-        if (parser.TryConsume<MappingStart>(out var mappingStart))
-        {
-            var entries = new List<KeyValuePair<string, object?>>();
-            var map = new Map(entries);
-            if (!mappingStart.Anchor.IsEmpty) anchors[mappingStart.Anchor.Value] = map;
-            while (!parser.TryConsume<MappingEnd>(out _))
+            if (parser.TryConsume<AnchorAlias>(out var alias))
             {
-                var key = ReadNode(parser, anchors);
-                var value = ReadNode(parser, anchors);
-                // Non-string keys can never name a known field: keep them under a name no field has.
-                var name = key as string ?? "\0" + Describe(key);
-                var existing = entries.FindIndex(e => e.Key == name);
-                if (existing >= 0) entries[existing] = new(name, value);
-                else entries.Add(new(name, value));
+                if (!_anchors.TryGetValue(alias.Value.Value, out var target))
+                {
+                    throw new YamlException(alias.Start, alias.End, $"found undefined alias '{alias.Value.Value}'");
+                }
+                Count(target.Size, alias.Start, alias.End);
+                return target.Value;
             }
-            return map;
+            var start = _nodes;
+            Count(1, parser.Current?.Start ?? Mark.Empty, parser.Current?.End ?? Mark.Empty);
+            if (parser.TryConsume<Scalar>(out var scalar))
+            {
+                var value = ResolveScalar(scalar);
+                if (!scalar.Anchor.IsEmpty) _anchors[scalar.Anchor.Value] = (value, 1);
+                return value;
+            }
+            if (parser.Current is NodeEvent { Start: var at, End: var end } && parser.Current is SequenceStart or MappingStart && depth >= MaxDepth)
+            {
+                throw new YamlException(at, end, $"nesting deeper than {MaxDepth} levels");
+            }
+            if (parser.TryConsume<SequenceStart>(out var sequenceStart))
+            {
+                var list = new List<object?>();
+                while (!parser.TryConsume<SequenceEnd>(out _)) list.Add(Read(depth + 1));
+                if (!sequenceStart.Anchor.IsEmpty) _anchors[sequenceStart.Anchor.Value] = (list, _nodes - start);
+                return list;
+            }
+            if (parser.TryConsume<MappingStart>(out var mappingStart))
+            {
+                var entries = new List<KeyValuePair<string, object?>>();
+                var map = new Map(entries);
+                while (!parser.TryConsume<MappingEnd>(out _))
+                {
+                    var key = Read(depth + 1);
+                    var value = Read(depth + 1);
+                    // Non-string keys can never name a known field: keep them under a name no field has.
+                    var name = key as string ?? "\0" + Describe(key);
+                    var existing = entries.FindIndex(e => e.Key == name);
+                    if (existing >= 0) entries[existing] = new(name, value);
+                    else entries.Add(new(name, value));
+                }
+                if (!mappingStart.Anchor.IsEmpty) _anchors[mappingStart.Anchor.Value] = (map, _nodes - start);
+                return map;
+            }
+            throw new YamlException(parser.Current?.Start ?? Mark.Empty, parser.Current?.End ?? Mark.Empty,
+                $"unexpected YAML event {parser.Current?.GetType().Name}");
         }
-        throw new YamlException(parser.Current?.Start ?? Mark.Empty, parser.Current?.End ?? Mark.Empty,
-            $"unexpected YAML event {parser.Current?.GetType().Name}");
+
+        private void Count(long nodes, Mark start, Mark end)
+        {
+            _nodes += nodes;
+            if (_nodes > MaxNodes) throw new YamlException(start, end, $"more than {MaxNodes} nodes (aliases count as copies)");
+        }
     }
 
     /// <summary>Configuration values are strings: "true"/"false" become booleans, null stays null, the rest stay strings.</summary>
