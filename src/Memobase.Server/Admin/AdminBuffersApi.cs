@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
@@ -74,7 +75,7 @@ public static class AdminBuffersApi
 
     /// <param name="pageNo">Memind's 1-based page number; <paramref name="page"/> is accepted as a synonym.</param>
     public static async Task<Results<Ok<ApiResponse<ConversationPage>>, UnprocessableEntity<HttpValidationError>>> ListConversationBuffers(
-        ConversationBuffers buffers, CancellationToken ct, int? pageNo = null, int? page = null, int pageSize = 20,
+        ConversationBuffers buffers, CancellationToken ct, [Range(1, 1_000_000)] int? pageNo = null, [Range(1, 1_000_000)] int? page = null, int pageSize = 20,
         string? memoryId = null, string? sessionId = null, string state = ConversationBuffers.Pending)
     {
         var number = pageNo ?? page ?? 1;

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
@@ -21,6 +22,9 @@ public sealed record IdsData(IReadOnlyList<Guid> Ids);
 
 public static class BlobsApi
 {
+    /// <summary>Largest insert body: a blob (a long document or chat batch) may be bigger than other requests.</summary>
+    public const int InsertBodyBytes = 4 * 1024 * 1024;
+
     public static RouteGroupBuilder MapBlobs(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1").WithTags("blob");
@@ -31,6 +35,7 @@ public static class BlobsApi
             .WithDescription("Insert a chat, summary or doc blob. It joins the user's buffer of that type; when the buffer's idle tokens " +
                              "exceed max_chat_blob_buffer_token_size the buffer is flushed (synchronously with wait_process=true).")
             .Accepts<BlobInsertRequest>("application/json")
+            .WithBodyLimit(InsertBodyBytes)
             .ProducesValidationProblem422();
         group.MapGet("/blobs/{user_id}/{blob_id}", GetBlob)
             .WithName("get_blob_api_v1_blobs__user_id___blob_id__get")
@@ -119,7 +124,8 @@ public static class BlobsApi
     }
 
     public static async Task<Results<Ok<ApiResponse<IdsData>>, UnprocessableEntity<HttpValidationError>>> ListBlobs(
-        Guid user_id, string blob_type, Caller caller, MemobaseDb db, CancellationToken ct, int page = 0, int page_size = 10)
+        Guid user_id, string blob_type, Caller caller, MemobaseDb db, CancellationToken ct,
+        [Range(0, 1_000_000)] int page = 0, [Range(1, 1000)] int page_size = 10)
     {
         if (page < 0) return Validation.Problem(["query", "page"], "Input should be greater than or equal to 0", "greater_than_equal", page);
         if (page_size < 1) return Validation.Problem(["query", "page_size"], "Input should be greater than or equal to 1", "greater_than_equal", page_size);

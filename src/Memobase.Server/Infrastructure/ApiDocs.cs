@@ -55,8 +55,6 @@ public static class ApiDocs
         [typeof(ValidationError)] = "ValidationError",
     };
 
-    private static readonly string[] UuidPathParameters = ["user_id", "blob_id", "profile_id", "event_id"];
-    private static readonly string[] BlobTypePathParameters = ["blob_type", "buffer_type"];
 
     /// <summary>The errno values (upstream's CODE enum), from <see cref="Errno"/>.</summary>
     private static readonly int[] ErrnoValues = typeof(Errno).GetFields()
@@ -196,12 +194,12 @@ public static class ApiDocs
             if (parameter is not OpenApiParameter p || p.Name is null) continue;
             var clrType = description.ParameterDescriptions.FirstOrDefault(d => d.Name == p.Name)?.Type;
             clrType = clrType is null ? null : Nullable.GetUnderlyingType(clrType) ?? clrType;
-            if (p.In == ParameterLocation.Path && UuidPathParameters.Contains(p.Name))
+            if (p.In == ParameterLocation.Path && RouteIds.Uuid45.Contains(p.Name))
             {
                 p.Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uuid" };
                 p.Description ??= "UUID version 4 or 5 (any other value → HTTP 422)";
             }
-            else if (p.In == ParameterLocation.Path && BlobTypePathParameters.Contains(p.Name) && context.Document is { } host)
+            else if (p.In == ParameterLocation.Path && RouteIds.BlobType.Contains(p.Name) && context.Document is { } host)
             {
                 EnsureEnumComponents(host);
                 p.Schema = new OpenApiSchemaReference(BlobTypeSchema, host);

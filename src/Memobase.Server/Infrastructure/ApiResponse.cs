@@ -5,7 +5,10 @@ namespace Memobase.Server.Infrastructure;
 /// <summary>Memobase's response envelope: <c>{"data": …, "errno": 0, "errmsg": ""}</c>, keys always present, in this order.</summary>
 public sealed record ApiResponse<T>(T? Data, int Errno, string Errmsg);
 
-/// <summary>Memobase's <c>CODE</c> values used in <c>errno</c>.</summary>
+/// <summary>
+/// Memobase's <c>CODE</c> values used in <c>errno</c>. HTTP errors without a body of their own (413, 414, 415, 429, 431)
+/// carry their HTTP status as <c>errno</c> (<see cref="ErrorResponses"/>).
+/// </summary>
 public static class Errno
 {
     public const int Success = 0;
@@ -15,12 +18,7 @@ public static class Errno
     public const int NotFound = 404;
     public const int MethodNotAllowed = 405;
     public const int Conflict = 409;
-    public const int PayloadTooLarge = 413;
-    public const int UriTooLong = 414;
-    public const int UnsupportedMediaType = 415;
     public const int UnprocessableEntity = 422;
-    public const int TooManyRequests = 429;
-    public const int RequestHeaderFieldsTooLarge = 431;
     public const int InternalServerError = 500;
     public const int NotImplemented = 501;
     public const int BadGateway = 502;

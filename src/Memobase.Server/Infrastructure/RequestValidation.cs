@@ -1,115 +1,284 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace Memobase.Server.Infrastructure;
 
-/// <summary>
-/// Produces upstream's HTTP 422 bodies for the two kinds of failure that happen before a handler runs:
-/// <list type="bullet">
-/// <item>route values with a well-known name that are not valid (ids must be UUID v4/v5, types must be a BlobType);</item>
-/// <item>ASP.NET Core binding failures (wrong query value type, unreadable JSON body), which arrive as
-///   <see cref="BadHttpRequestException"/> because <c>RouteHandlerOptions.ThrowOnBadRequest</c> is on.</item>
-/// </list>
-/// </summary>
-public sealed partial class RequestValidationMiddleware(RequestDelegate next)
-{
-    private static readonly string[] UuidRouteValues = ["user_id", "blob_id", "profile_id", "event_id"];
-    private static readonly string[] BlobTypeRouteValues = ["blob_type", "buffer_type"];
+/// <summary>The rule of a route value with a well-known name: checked wherever that name appears in a route.</summary>
+public sealed record RouteIdRule(Func<string, bool> IsValid, Func<string, string, ValidationError> Error);
 
-    public async Task InvokeAsync(HttpContext context)
+/// <summary>Route-id rules, declared once: the validation filter and the OpenAPI document both read them.</summary>
+public static partial class RouteIds
+{
+    public static readonly string[] Uuid45 = ["user_id", "blob_id", "profile_id", "event_id"];
+    public static readonly string[] BlobType = ["blob_type", "buffer_type"];
+    public const string ProjectId = "project_id";
+
+    /// <summary>A project id: 1–64 (the column's varchar(64)) letters, digits, '_' or '-', nothing after (<c>\z</c>, not <c>$</c>).</summary>
+    public static bool IsProjectId(string? value) => value is not null && ProjectIdPattern().IsMatch(value);
+
+    public static ValidationError InvalidProjectId(string where, string? value)
+        => new([where, ProjectId], "Project id must be 1-64 characters of letters, digits, '_' or '-'", "string_pattern_mismatch", value);
+
+    [GeneratedRegex(@"\A[A-Za-z0-9_-]{1,64}\z")]
+    private static partial Regex ProjectIdPattern();
+
+    public static readonly IReadOnlyDictionary<string, RouteIdRule> Rules = BuildRules();
+
+    private static Dictionary<string, RouteIdRule> BuildRules()
     {
-        var errors = ValidateRouteValues(context.Request.RouteValues);
-        if (errors.Count > 0)
+        var rules = new Dictionary<string, RouteIdRule>(StringComparer.Ordinal);
+        foreach (var name in Uuid45)
         {
-            await Validation.Problem(errors).ExecuteAsync(context);
-            return;
+            rules[name] = new(v => Validation.TryParseUuid45(v, out _), (n, v) => Validation.InvalidUuid("path", n, v));
         }
-        try
+        foreach (var name in BlobType)
         {
-            await next(context);
+            rules[name] = new(BlobTypes.IsKnown, (n, v) => Validation.InvalidEnum("path", n, v, BlobTypes.All));
         }
-        catch (BadHttpRequestException ex) when (!context.Response.HasStarted && ex.StatusCode == StatusCodes.Status400BadRequest)
+        rules[ProjectId] = new(IsProjectId, (_, v) => InvalidProjectId("path", v));
+        return rules;
+    }
+}
+
+/// <summary>
+/// Request validation declared by the handler's signature: every route and query parameter is checked against its
+/// CLR type, its <see cref="RangeAttribute"/> and, for route values, <see cref="RouteIds"/>, before the handler runs,
+/// answering upstream's HTTP 422 body directly. A body the framework could not bind (its syntax was already checked by
+/// <see cref="RequestBodyGuard"/>) is deserialized again to name the field whose type is wrong.
+/// </summary>
+public static class RequestValidation
+{
+    /// <summary>Adds the validation filter to every endpoint of the group or endpoint.</summary>
+    public static TBuilder WithRequestValidation<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+        => builder.AddEndpointFilterFactory(Create);
+
+    private enum Kind { Text, TextList, Integer, Long, Number, Boolean, Guid }
+
+    private sealed record Check(string Name, Kind Kind, bool Required, RangeAttribute? Range);
+
+    private static EndpointFilterDelegate Create(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
+    {
+        var services = context.ApplicationServices.GetService<IServiceProviderIsService>();
+        var checks = new List<Check>();
+        Type? bodyType = null;
+        foreach (var p in context.MethodInfo.GetParameters())
         {
-            await Validation.Problem(FromBindingFailure(ex, context)).ExecuteAsync(context);
+            var type = Nullable.GetUnderlyingType(p.ParameterType) ?? p.ParameterType;
+            var kind = KindOf(type);
+            if (kind is null)
+            {
+                var special = type == typeof(CancellationToken) || type == typeof(HttpContext) || type == typeof(Caller)
+                              || services?.IsService(p.ParameterType) == true;
+                if (!special && type.IsClass || type == typeof(JsonElement)) bodyType ??= type;
+                continue;
+            }
+            var required = !p.HasDefaultValue && Nullable.GetUnderlyingType(p.ParameterType) is null
+                           && new NullabilityInfoContext().Create(p).WriteState != NullabilityState.Nullable;
+            checks.Add(new Check(p.Name!, kind.Value, required, p.GetCustomAttribute<RangeAttribute>()));
         }
+        var json = context.ApplicationServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+
+        return async invocation =>
+        {
+            var http = invocation.HttpContext;
+            var errors = Validate(http.Request, checks);
+            if (errors.Count > 0) return Validation.Problem(errors);
+            if (http.Response.StatusCode == StatusCodes.Status400BadRequest)
+            {
+                return Validation.Problem([await BodyErrorAsync(http.Request, bodyType, json)]);
+            }
+            return await next(invocation);
+        };
     }
 
-    private static List<ValidationError> ValidateRouteValues(RouteValueDictionary values)
+    private static Kind? KindOf(Type type) => type switch
+    {
+        _ when type == typeof(string) => Kind.Text,
+        _ when type == typeof(string[]) => Kind.TextList,
+        _ when type == typeof(int) => Kind.Integer,
+        _ when type == typeof(long) => Kind.Long,
+        _ when type == typeof(double) => Kind.Number,
+        _ when type == typeof(bool) || type == typeof(Flag) => Kind.Boolean,
+        _ when type == typeof(Guid) => Kind.Guid,
+        _ => null,
+    };
+
+    private static List<ValidationError> Validate(HttpRequest request, List<Check> checks)
     {
         var errors = new List<ValidationError>();
-        foreach (var name in UuidRouteValues)
+        foreach (var check in checks)
         {
-            if (values.TryGetValue(name, out var raw) && !Validation.TryParseUuid45(raw as string, out _))
+            if (request.RouteValues.TryGetValue(check.Name, out var routeValue))
             {
-                errors.Add(Validation.InvalidUuid("path", name, raw as string));
+                var text = routeValue as string ?? "";
+                if (RouteIds.Rules.TryGetValue(check.Name, out var rule))
+                {
+                    if (!rule.IsValid(text)) errors.Add(rule.Error(check.Name, text));
+                }
+                else if (CheckValue(check, "path", text) is { } error)
+                {
+                    errors.Add(error);
+                }
+                continue;
             }
-        }
-        foreach (var name in BlobTypeRouteValues)
-        {
-            if (values.TryGetValue(name, out var raw) && !BlobTypes.IsKnown(raw as string))
+            var values = request.Query[check.Name];
+            if (values.Count == 0)
             {
-                errors.Add(Validation.InvalidEnum("path", name, raw as string, BlobTypes.All));
+                if (check.Required) errors.Add(Validation.Missing("query", check.Name));
+                continue;
+            }
+            if (check.Kind != Kind.TextList && values.Count > 1)
+            {
+                errors.Add(new ValidationError(["query", check.Name], "Input should be a single value", "value_error"));
+                continue;
+            }
+            foreach (var value in values)
+            {
+                if (CheckValue(check, "query", value ?? "") is { } error)
+                {
+                    errors.Add(error);
+                    break;
+                }
             }
         }
         return errors;
     }
 
-    internal static List<ValidationError> FromBindingFailure(BadHttpRequestException ex, HttpContext context)
+    private static ValidationError? CheckValue(Check check, string where, string text)
     {
-        if (ex.InnerException is JsonException json)
+        List<object> loc = [where, check.Name];
+        if (text.Contains('\0', StringComparison.Ordinal))
         {
-            return [new ValidationError(JsonPathToLoc(json.Path), "JSON decode error or invalid value: " + FirstLine(json.Message), "json_invalid")];
+            return new ValidationError(loc, "String contains a NUL character (\\u0000)", "string_unicode", text.Replace("\0", "", StringComparison.Ordinal));
         }
-        var match = ParameterPattern().Match(ex.Message);
-        if (!match.Success)
+        double? number = null;
+        switch (check.Kind)
         {
-            return [new ValidationError(["body"], FirstLine(ex.Message), "value_error")];
+            case Kind.Integer or Kind.Long:
+                if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)
+                    || (check.Kind == Kind.Integer && l is < int.MinValue or > int.MaxValue))
+                {
+                    return new ValidationError(loc, "Input should be a valid integer, unable to parse string as an integer", "int_parsing", text);
+                }
+                number = l;
+                break;
+            case Kind.Number:
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+                {
+                    return new ValidationError(loc, "Input should be a valid number, unable to parse string as a number", "float_parsing", text);
+                }
+                if (!double.IsFinite(d)) return new ValidationError(loc, "Input should be a finite number", "finite_number", text);
+                number = d;
+                break;
+            case Kind.Boolean when !Validation.TryParseBool(text, out _):
+                return new ValidationError(loc, "Input should be a valid boolean, unable to interpret input", "bool_parsing", text);
+            case Kind.Guid when !Guid.TryParse(text, out _):
+                return new ValidationError(loc, "Input should be a valid UUID", "uuid_parsing", text);
         }
-        var type = match.Groups["type"].Value.Replace("Nullable<", "", StringComparison.Ordinal).TrimEnd('>', '?');
-        var name = match.Groups["name"].Value;
-        var where = ex.Message.Contains("request body", StringComparison.Ordinal) || ex.Message.Contains("from body", StringComparison.Ordinal)
-            ? "body"
-            : context.Request.RouteValues.ContainsKey(name) ? "path" : "query";
-        if (ex.Message.StartsWith("Required parameter", StringComparison.Ordinal))
+        if (number is { } n && check.Range is { } range)
         {
-            return [Validation.Missing(where == "body" ? ["body"] : [where, name])];
+            var min = Convert.ToDouble(range.Minimum, CultureInfo.InvariantCulture);
+            var max = Convert.ToDouble(range.Maximum, CultureInfo.InvariantCulture);
+            if (n < min) return new ValidationError(loc, $"Input should be greater than or equal to {range.Minimum}", "greater_than_equal", text);
+            if (n > max) return new ValidationError(loc, $"Input should be less than or equal to {range.Maximum}", "less_than_equal", text);
         }
-        var input = match.Groups["value"].Success ? match.Groups["value"].Value : null;
-        var (msg, errType) = type switch
-        {
-            "int" or "Int32" or "long" or "Int64" => ("Input should be a valid integer, unable to parse string as an integer", "int_parsing"),
-            "double" or "Double" or "float" or "Single" => ("Input should be a valid number, unable to parse string as a number", "float_parsing"),
-            "bool" or "Boolean" or "Flag" => ("Input should be a valid boolean, unable to interpret input", "bool_parsing"),
-            "Guid" => ("Input should be a valid UUID", "uuid_parsing"),
-            _ => ($"Input should be a valid {type}", "value_error"),
-        };
-        return [new ValidationError(where == "body" ? ["body"] : [where, name], msg, errType, input)];
+        return null;
     }
 
-    private static List<object> JsonPathToLoc(string? path)
+    /// <summary>The body bound badly: deserialize the (already syntax-checked, buffered) body again to find the field.</summary>
+    internal static async Task<ValidationError> BodyErrorAsync(HttpRequest request, Type? bodyType, JsonSerializerOptions json)
+    {
+        if (bodyType is null || !request.Body.CanSeek) return new ValidationError(["body"], "Invalid request", "value_error");
+        request.Body.Position = 0;
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync(request.Body, bodyType, json, request.HttpContext.RequestAborted);
+            return value is null
+                ? new ValidationError(["body"], "Input should be a valid dictionary or object to extract fields from", "model_attributes_type")
+                : new ValidationError(["body"], "Invalid request", "value_error");
+        }
+        catch (JsonException ex)
+        {
+            var loc = JsonPathLoc(ex.Path);
+            var (msg, type) = ExpectedAt(bodyType, loc, json);
+            return new ValidationError(loc, msg, type);
+        }
+    }
+
+    /// <summary><c>$.messages[0]['content']</c> → <c>["body", "messages", 0, "content"]</c>.</summary>
+    internal static List<object> JsonPathLoc(string? path)
     {
         var loc = new List<object> { "body" };
-        if (string.IsNullOrEmpty(path)) return loc;
-        foreach (Match m in JsonPathSegment().Matches(path))
+        var i = path is ['$', ..] ? 1 : 0;
+        while (path is not null && i < path.Length)
         {
-            if (m.Groups["index"].Success) loc.Add(int.Parse(m.Groups["index"].Value, System.Globalization.CultureInfo.InvariantCulture));
-            else if (m.Groups["prop"].Success) loc.Add(m.Groups["prop"].Value);
-            else if (m.Groups["quoted"].Success) loc.Add(m.Groups["quoted"].Value);
+            if (path[i] == '.')
+            {
+                var end = path.IndexOfAny(['.', '['], i + 1);
+                if (end < 0) end = path.Length;
+                loc.Add(path[(i + 1)..end]);
+                i = end;
+            }
+            else if (path[i] == '[' && i + 1 < path.Length && path[i + 1] == '\'')
+            {
+                var end = path.IndexOf("']", i + 2, StringComparison.Ordinal);
+                if (end < 0) break;
+                loc.Add(path[(i + 2)..end]);
+                i = end + 2;
+            }
+            else if (path[i] == '[')
+            {
+                var end = path.IndexOf(']', i + 1);
+                if (end < 0 || !int.TryParse(path.AsSpan(i + 1, end - i - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index)) break;
+                loc.Add(index);
+                i = end + 1;
+            }
+            else
+            {
+                break;
+            }
         }
         return loc;
     }
 
-    private static string FirstLine(string message)
+    /// <summary>What the body type declares at <paramref name="loc"/>, as pydantic phrases it.</summary>
+    private static (string Msg, string Type) ExpectedAt(Type type, List<object> loc, JsonSerializerOptions json)
     {
-        var i = message.IndexOfAny(['\r', '\n']);
-        return i < 0 ? message : message[..i];
+        foreach (var segment in loc.Skip(1))
+        {
+            if (segment is string name)
+            {
+                var property = json.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == name);
+                if (property is null) break;
+                type = property.PropertyType;
+            }
+            else if (type.IsArray)
+            {
+                type = type.GetElementType()!;
+            }
+            else if (type.IsGenericType && type.GetGenericArguments() is [var item])
+            {
+                type = item;
+            }
+        }
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type switch
+        {
+            _ when type == typeof(string) => ("Input should be a valid string", "string_type"),
+            _ when type == typeof(int) || type == typeof(long) => ("Input should be a valid integer", "int_type"),
+            _ when type == typeof(double) || type == typeof(float) => ("Input should be a valid number", "float_type"),
+            _ when type == typeof(bool) => ("Input should be a valid boolean", "bool_type"),
+            _ when type == typeof(DateTime) || type == typeof(DateTimeOffset) => ("Input should be a valid datetime", "datetime_type"),
+            _ when type == typeof(Guid) => ("Input should be a valid UUID", "uuid_type"),
+            _ when type != typeof(string) && type.IsAssignableTo(typeof(System.Collections.IEnumerable)) => ("Input should be a valid list", "list_type"),
+            _ => ("Input should be a valid dictionary or object to extract fields from", "model_attributes_type"),
+        };
     }
-
-    [GeneratedRegex("parameter \"(?<type>[^\"]+?) (?<name>[A-Za-z_0-9]+)\"(?: from \"(?<value>[^\"]*)\")?")]
-    private static partial Regex ParameterPattern();
-
-    [GeneratedRegex(@"\.(?<prop>[A-Za-z_0-9]+)|\[(?<index>\d+)\]|\['(?<quoted>[^']*)'\]")]
-    private static partial Regex JsonPathSegment();
 }
 
 /// <summary>Upstream's BlobType enum (also used for buffer_type).</summary>

@@ -26,7 +26,15 @@ public static class ServiceRegistration
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
-        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        // Binding failures reach the validation filter (RequestValidation), which answers the 422.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
+        builder.WebHost.ConfigureKestrel(o =>
+        {
+            // Twice our own limits, so that RequestSizeGuard (which answers with the envelope) sees what is too large.
+            o.Limits.MaxRequestLineSize = 2 * RequestLimits.MaxRequestLineBytes;
+            o.Limits.MaxRequestHeadersTotalSize = 2 * RequestLimits.MaxRequestHeaderBytes;
+            o.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes;
+        });
         services.AddOpenApiDocument();
 
         services.AddMemobaseDatabase(builder.Configuration);
@@ -41,6 +49,7 @@ public static class ServiceRegistration
         services.AddSingleton<ProjectTokenAuthenticator>();
         services.AddMemobaseAuth();
         services.AddExceptionHandler<ApiExceptionHandler>();
+        services.AddMemobaseRateLimiting();
         services.AddSingleton<UsageRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageRecorder>());
         services.AddSingleton<FlushSignal>();
@@ -68,25 +77,27 @@ public static class ServiceRegistration
         // ApiExceptionHandler answers every exception; the options' handler is the framework's required last resort.
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = ApiExceptionHandler.WriteUnknownErrorAsync });
         app.UseStatusCodePages(ErrorResponses.WriteStatusPage);
+        app.UseMiddleware<RequestSizeGuard>();
         app.UseMemobaseObservability();
         app.UseMemobaseApiDocs();
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseMiddleware<RequestValidationMiddleware>();
+        app.UseRateLimiter();
+        app.UseMiddleware<RequestBodyGuard>();
         return app;
     }
 
     public static WebApplication MapMemobaseEndpoints(this WebApplication app)
     {
-        var api = app.MapGroup("").RequireAuthorization(MemobaseAuth.Project);
+        var api = app.MapGroup("").RequireAuthorization(MemobaseAuth.Project).WithRequestValidation();
         api.MapHealth();
         api.MapUsers();
         api.MapBlobs();
         api.MapBuffers();
         api.MapMemobaseMemoryApi();
 
-        var admin = app.MapGroup("").RequireAuthorization(MemobaseAuth.Root);
+        var admin = app.MapGroup("").RequireAuthorization(MemobaseAuth.Root).WithRequestValidation();
         admin.MapProjectsAdmin();
         admin.MapAdminBuffers();
 

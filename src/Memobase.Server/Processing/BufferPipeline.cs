@@ -365,7 +365,7 @@ public sealed partial class BufferPipeline(
         {
             var completion = await llm.CompleteAsync(model, system, user, ct);
             run.Meter.Add(completion);
-            return completion.Text;
+            return StoredText.Sanitize(completion.Text);
         }
         catch (LlmNotConfiguredException ex)
         {
@@ -393,7 +393,7 @@ public sealed partial class BufferPipeline(
         {
             var completion = await llm.CompleteAsync(model, system, user, ct);
             run.Meter.Add(completion);
-            return completion.Text;
+            return StoredText.Sanitize(completion.Text);
         }
         catch (LlmException ex)
         {

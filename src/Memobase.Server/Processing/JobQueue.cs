@@ -400,6 +400,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         bool retryable, LlmUsage usage, string outcome, bool countAttempt, CancellationToken ct)
     {
         var o = options.CurrentValue;
+        error = StoredText.Sanitize(error);
         var (attempts, maxAttempts) = await ReadAttemptsAsync(conn, tx, jobId, ct);
         var effective = countAttempt ? attempts : attempts - 1;
         string status;

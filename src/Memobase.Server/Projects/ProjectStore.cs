@@ -22,7 +22,7 @@ public sealed partial class ProjectStore(MemobaseDb db, ProjectTokenAuthenticato
     /// <summary>Longest accepted profile_config, in characters (upstream's limit).</summary>
     public const int MaxProfileConfigLength = 65535;
 
-    public static bool IsValidProjectId(string projectId) => ProjectIdPattern().IsMatch(projectId) && projectId != MemobaseDb.RootProjectId;
+    public static bool IsValidProjectId(string projectId) => RouteIds.IsProjectId(projectId) && projectId != MemobaseDb.RootProjectId;
 
     /// <returns>The credentials, or null when the project already exists.</returns>
     public async Task<ProjectCredentials?> CreateAsync(string projectId, string status, CancellationToken ct)
@@ -95,6 +95,4 @@ public sealed partial class ProjectStore(MemobaseDb db, ProjectTokenAuthenticato
 
     private static string NewToken(string projectId) => $"sk-{projectId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))}";
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
-    private static partial Regex ProjectIdPattern();
 }

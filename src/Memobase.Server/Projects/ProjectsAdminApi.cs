@@ -35,7 +35,7 @@ public static class ProjectsAdminApi
         if (string.IsNullOrEmpty(body.ProjectId)) return Validation.Problem([Validation.Missing("body", "project_id")]);
         if (!ProjectStore.IsValidProjectId(body.ProjectId))
         {
-            return Validation.Problem(["body", "project_id"], "Project id must be 1-64 characters of letters, digits, '_' or '-'", "string_pattern_mismatch", body.ProjectId);
+            return Validation.Problem([RouteIds.InvalidProjectId("body", body.ProjectId)]);
         }
         var status = body.Status ?? ProjectStatus.Active;
         if (Array.IndexOf(ProjectStatus.All, status) < 0) return Validation.Problem([Validation.InvalidEnum("body", "status", status, ProjectStatus.All)]);

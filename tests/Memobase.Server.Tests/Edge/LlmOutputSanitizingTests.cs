@@ -1,0 +1,47 @@
+using Memobase.Server.Processing.Prompts;
+using Memobase.Server.Tests.Fakes;
+using Memobase.Server.Tests.Infrastructure;
+
+namespace Memobase.Server.Tests.Edge;
+
+public sealed class LlmOutputSanitizingTests(LlmApp app) : IClassFixture<LlmApp>
+{
+    [Fact]
+    public async Task An_llm_reply_with_nul_and_control_characters_is_stored_cleaned_and_the_job_succeeds()
+    {
+        const string marker = "nul-reply-user";
+        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) && r.Stage == PromptStages.EntrySummary
+            ? FakeReply.Text("- nul-reply-user\u0000 said\u001b something\u0007\tok")
+            : FakeReply.Default;
+        try
+        {
+            var client = app.Client();
+            var user = await client.CreateUserAsync();
+            await client.PostJson($"/api/v1/blobs/insert/{user}", Http.ChatBlob(("user", marker))).Ok();
+            var data = await client.PostAsync($"/api/v1/users/buffer/{user}/chat?wait_process=true", null).Ok();
+            Assert.NotNull(data!.AsArray().Single()!["event_id"]);
+            Assert.Equal("- nul-reply-user said something\tok", await app.ScalarAsync<string>(
+                "SELECT event_data ->> 'event_tip' FROM user_events WHERE user_id = $1", user));
+        }
+        finally
+        {
+            app.Fake.ChatHandler = null;
+        }
+    }
+
+    [Fact]
+    public void Stored_text_keeps_what_postgresql_can_store_and_nothing_else()
+    {
+        (string Input, string Expected)[] cases =
+        [
+            ("plain text\nwith lines\r\n\tand tabs", "plain text\nwith lines\r\n\tand tabs"),
+            ("a\u0000b\u0001c\u001fd", "abcd"),
+            ("lone \ud800 high", "lone \uFFFD high"),
+            ("lone \udc00 low", "lone \uFFFD low"),
+            ("reversed \udc00\ud800", "reversed \uFFFD\uFFFD"),
+            ("pair \ud83d\ude00 kept", "pair \ud83d\ude00 kept"),
+            ("high at end \ud83d", "high at end \uFFFD"),
+        ];
+        foreach (var (input, expected) in cases) Assert.Equal(expected, Memobase.Server.Infrastructure.StoredText.Sanitize(input));
+    }
+}
