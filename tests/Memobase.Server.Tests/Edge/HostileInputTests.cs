@@ -124,6 +124,12 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
             lock (statuses) statuses[status] = statuses.GetValueOrDefault(status) + 1;
             var text = await response.Content.ReadAsStringAsync();
             lock (statuses) { if (status is not (200 or 422) && _examples.Count(e => e.StartsWith($"{status} ", StringComparison.Ordinal)) < 3) _examples.Add($"{status} {r.Label}"); }
+            // Operations whose documented answers are not the envelope: the probes ({status, checks}; ready is 503
+            // when not ready) and upstream's status check (HTTP 500 with {detail} naming the failed check).
+            var path = r.Url.Split('?')[0];
+            if (path.StartsWith("/health/", StringComparison.Ordinal) && status is 200 or 503 && text.Contains("\"status\"", StringComparison.Ordinal)) return null;
+            if (path == "/api/v1/admin/status_check" && status == 500 && text.StartsWith("{\"detail\":", StringComparison.Ordinal)
+                && !Internals.Any(w => text.Contains(w, StringComparison.Ordinal))) return null;
             // Kestrel refuses a NUL in the path itself, before the application, with a bare HTTP 400.
             if (status == 400 && text.Length == 0 && r.Url.Split('?')[0].Contains("%00", StringComparison.Ordinal)) return null;
             if (status is not (200 or 401 or 403 or 404 or 405 or 413 or 414 or 415 or 422 or 429 or 431))
