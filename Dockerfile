@@ -5,7 +5,7 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # restore first (cached layer while only sources change); global.json is left out on purpose
 # (see .dockerignore) so the image's own 10.0 SDK is used whatever its feature band.
-COPY Directory.Build.props Directory.Packages.props ./
+COPY Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Memobase.Server/Memobase.Server.csproj src/Memobase.Server/
 RUN dotnet restore src/Memobase.Server/Memobase.Server.csproj
 COPY src/ src/

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
 
 namespace Memobase.Server.Data;
@@ -73,7 +75,7 @@ public static class DatabaseSetup
             // The LISTEN connection idles for hours: a keepalive query every 30 s notices a dead peer, and the listener reconnects.
             if (cs.KeepAlive == 0) cs.KeepAlive = 30;
         })));
-        services.AddDbContextPool<MemobaseDb>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddDbContextPool<MemobaseDb>((sp, o) => MemobaseDb.Configure(o, sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddHostedService<DatabaseMigrator>();
         return services;
     }
@@ -111,7 +113,9 @@ public sealed class DedicatedConnections(NpgsqlDataSource unpooled) : IDisposabl
 /// Applies migrations before the worker and the HTTP server start (hosted services start in order). Replicas starting
 /// together take turns through a PostgreSQL advisory lock held on a connection of its own: EF Core's own migration
 /// locking did not stop two processes from applying the same migration (one then died on a duplicate
-/// __EFMigrationsHistory key), so the pending check runs only once the lock is held.
+/// __EFMigrationsHistory key), so the pending check runs only once the lock is held. Neither the wait for the lock nor a
+/// migration is bounded by the command timeout: a replica waits as long as another one's migration takes (a shutdown
+/// still cancels the wait).
 /// </summary>
 public sealed partial class DatabaseMigrator(
     IServiceProvider services, DedicatedConnections dedicated, Microsoft.Extensions.Options.IOptions<DatabaseOptions> options, ILogger<DatabaseMigrator> logger)
@@ -123,20 +127,35 @@ public sealed partial class DatabaseMigrator(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!options.Value.MigrateOnStart) return;
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<MemobaseDb>();
+        db.Database.SetCommandTimeout(TimeSpan.Zero);
+        var history = db.GetService<IHistoryRepository>();
+        // Build EF's migration metadata now, in parallel with the other replicas, rather than one by one under the lock.
+        _ = db.Database.GetMigrations();
+        _ = history.GetCreateIfNotExistsScript();
         await using var lockConnection = await dedicated.OpenAsync(cancellationToken);
-        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({LockKey})", lockConnection))
+        // Every start but the first after an upgrade finds nothing to do, without waiting for the lock. The history
+        // table is looked up in the catalog first: EF's own check reads the table and logs an error when it is missing.
+        if (await HistoryTableExistsAsync(lockConnection, cancellationToken)
+            && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any()) return;
+
+        if (!await LockAsync(lockConnection, "pg_try_advisory_lock", cancellationToken))
         {
-            await take.ExecuteNonQueryAsync(cancellationToken);
+            LogWaiting(logger);
+            await LockAsync(lockConnection, "pg_advisory_lock", cancellationToken);
         }
         try
         {
-            await using var scope = services.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<MemobaseDb>();
+            await history.CreateIfNotExistsAsync(cancellationToken);
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
             if (pending.Count == 0) return;
             var names = string.Join(", ", pending);
             LogMigrating(logger, pending.Count, names);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             await db.Database.MigrateAsync(cancellationToken);
+            var elapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            LogMigrated(logger, pending.Count, elapsedMs);
         }
         finally
         {
@@ -148,6 +167,25 @@ public sealed partial class DatabaseMigrator(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    private static async Task<bool> HistoryTableExistsAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT to_regclass('\"__EFMigrationsHistory\"') IS NOT NULL", connection);
+        return await command.ExecuteScalarAsync(ct) is true;
+    }
+
+    private static async Task<bool> LockAsync(NpgsqlConnection connection, string function, CancellationToken ct)
+    {
+        // CommandTimeout 0: no limit. pg_advisory_lock returns void, which Npgsql reads as DBNull.
+        await using var command = new NpgsqlCommand($"SELECT {function}({LockKey})", connection) { CommandTimeout = 0 };
+        return await command.ExecuteScalarAsync(ct) is not false;
+    }
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Applying {Count} database migration(s): {Migrations}")]
     private static partial void LogMigrating(ILogger logger, int count, string migrations);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Applied {Count} database migration(s) in {ElapsedMs:F0} ms")]
+    private static partial void LogMigrated(ILogger logger, int count, double elapsedMs);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Another replica holds the migration lock; waiting for it")]
+    private static partial void LogWaiting(ILogger logger);
 }

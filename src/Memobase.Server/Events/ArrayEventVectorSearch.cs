@@ -5,7 +5,7 @@ namespace Memobase.Server.Events;
 
 /// <summary>
 /// <see cref="IEventVectorSearch"/> over <c>real[]</c> columns: similarity is computed in PostgreSQL by
-/// <c>memobase_cosine_similarity(real[], real[])</c> (created by migration <c>20261121010000_EventVectorFunctions</c>),
+/// <c>memobase_cosine_similarity(real[], real[])</c> (<see cref="Data.VectorFunctions"/>),
 /// so only the top rows travel to the server. Vectors of another length than the query score NULL and never match.
 /// </summary>
 public sealed class ArrayEventVectorSearch(NpgsqlDataSource db) : IEventVectorSearch

@@ -15,7 +15,7 @@ public sealed record VectorQuery(string ProjectId, Guid UserId, float[] Vector, 
 /// <remarks>
 /// The registered implementation is <see cref="ArrayEventVectorSearch"/>: pgvector is not packaged for our
 /// PostgreSQL, so vectors are stored as <c>real[]</c> and scored in SQL by <c>memobase_cosine_similarity</c>
-/// (migration <c>20261121010000_EventVectorFunctions</c>) — a sequential scan over the user's rows inside the time
+/// (<see cref="Data.VectorFunctions"/>) — a sequential scan over the user's rows inside the time
 /// window, which the <c>(project_id, user_id, created_at DESC)</c> indexes narrow down.
 /// <para>
 /// To switch to pgvector: add a migration that creates the extension and converts the columns

@@ -1,195 +1,416 @@
-using Microsoft.EntityFrameworkCore.Infrastructure;
+﻿using System;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
-namespace Memobase.Server.Data.Migrations;
+#nullable disable
 
-/// <summary>
-/// The whole schema, hand-written (EF Core Design tools are not available on our feed).
-/// Every row carries project_id and every foreign key includes it, so a query scoped by project can never join
-/// into another project's rows. Deleting a user cascades to everything it owns.
-/// </summary>
-[DbContext(typeof(MemobaseDb))]
-[Migration("20261121000000_Initial")]
-public sealed class Initial : Migration
+namespace Memobase.Server.Data.Migrations
 {
-    protected override void Up(MigrationBuilder migrationBuilder)
+    /// <inheritdoc />
+    public partial class Initial : Migration
     {
-        migrationBuilder.Sql("""
-            CREATE TABLE projects (
-                project_id      varchar(64)  PRIMARY KEY,
-                project_secret  varchar(255) NOT NULL,
-                profile_config  text         NULL,
-                status          varchar(16)  NOT NULL DEFAULT 'active',
-                created_at      timestamptz  NOT NULL DEFAULT now(),
-                updated_at      timestamptz  NOT NULL DEFAULT now()
-            );
-            INSERT INTO projects (project_id, project_secret) VALUES ('__root__', '__root__');
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "projects",
+                columns: table => new
+                {
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    project_secret = table.Column<string>(type: "character varying(255)", maxLength: 255, nullable: false),
+                    profile_config = table.Column<string>(type: "text", nullable: true),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false, defaultValue: "active"),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("projects_pkey", x => x.project_id);
+                });
 
-            CREATE TABLE users (
-                project_id        varchar(64) NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,
-                id                uuid        NOT NULL,
-                additional_fields jsonb       NULL,
-                created_at        timestamptz NOT NULL DEFAULT now(),
-                updated_at        timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (project_id, id)
-            );
-            CREATE INDEX ix_users_project_updated ON users (project_id, updated_at DESC);
+            migrationBuilder.CreateTable(
+                name: "usage_daily",
+                columns: table => new
+                {
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    day = table.Column<DateOnly>(type: "date", nullable: false),
+                    total_insert = table.Column<long>(type: "bigint", nullable: false, defaultValue: 0L),
+                    total_success_insert = table.Column<long>(type: "bigint", nullable: false, defaultValue: 0L),
+                    total_input_token = table.Column<long>(type: "bigint", nullable: false, defaultValue: 0L),
+                    total_output_token = table.Column<long>(type: "bigint", nullable: false, defaultValue: 0L)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("usage_daily_pkey", x => new { x.project_id, x.day });
+                    table.ForeignKey(
+                        name: "usage_daily_project_id_fkey",
+                        column: x => x.project_id,
+                        principalTable: "projects",
+                        principalColumn: "project_id",
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-            CREATE TABLE blobs (
-                project_id        varchar(64) NOT NULL,
-                id                uuid        NOT NULL,
-                user_id           uuid        NOT NULL,
-                blob_type         varchar(16) NOT NULL,
-                blob_data         jsonb       NOT NULL,
-                additional_fields jsonb       NULL,
-                created_at        timestamptz NOT NULL DEFAULT now(),
-                updated_at        timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (project_id, id),
-                FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE
-            );
-            CREATE INDEX ix_blobs_user_type_created ON blobs (project_id, user_id, blob_type, created_at);
+            migrationBuilder.CreateTable(
+                name: "users",
+                columns: table => new
+                {
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    additional_fields = table.Column<string>(type: "jsonb", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("users_pkey", x => new { x.project_id, x.id });
+                    table.ForeignKey(
+                        name: "users_project_id_fkey",
+                        column: x => x.project_id,
+                        principalTable: "projects",
+                        principalColumn: "project_id",
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-            CREATE TABLE buffer_entries (
-                project_id   varchar(64) NOT NULL,
-                id           uuid        NOT NULL,
-                seq          bigint      GENERATED BY DEFAULT AS IDENTITY,
-                user_id      uuid        NOT NULL,
-                blob_id      uuid        NOT NULL,
-                blob_type    varchar(16) NOT NULL,
-                token_size   integer     NOT NULL,
-                status       varchar(16) NOT NULL DEFAULT 'idle',
-                job_id       uuid        NULL,
-                attempts     integer     NOT NULL DEFAULT 0,
-                last_error   text        NULL,
-                created_at   timestamptz NOT NULL DEFAULT now(),
-                updated_at   timestamptz NOT NULL DEFAULT now(),
-                processed_at timestamptz NULL,
-                PRIMARY KEY (project_id, id),
-                CONSTRAINT ux_buffer_entries_seq UNIQUE (seq),
-                CONSTRAINT ck_buffer_entries_status CHECK (status IN ('idle', 'processing', 'done', 'failed')),
-                FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE,
-                FOREIGN KEY (project_id, blob_id) REFERENCES blobs (project_id, id) ON DELETE CASCADE
-            );
-            -- capacity endpoint: ids of one user's buffer of one type in one status
-            CREATE INDEX ix_buffer_entries_user_type_status ON buffer_entries (project_id, user_id, blob_type, status);
-            -- threshold sum and idle-time flush scan over idle rows only
-            CREATE INDEX ix_buffer_entries_idle ON buffer_entries (project_id, user_id, blob_type, created_at)
-                INCLUDE (token_size) WHERE status = 'idle';
-            CREATE INDEX ix_buffer_entries_job ON buffer_entries (job_id) WHERE job_id IS NOT NULL;
-            CREATE INDEX ix_buffer_entries_blob ON buffer_entries (project_id, blob_id);
+            migrationBuilder.CreateTable(
+                name: "blobs",
+                columns: table => new
+                {
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    blob_type = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    blob_data = table.Column<string>(type: "jsonb", nullable: false),
+                    additional_fields = table.Column<string>(type: "jsonb", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("blobs_pkey", x => new { x.project_id, x.id });
+                    table.ForeignKey(
+                        name: "blobs_project_id_user_id_fkey",
+                        columns: x => new { x.project_id, x.user_id },
+                        principalTable: "users",
+                        principalColumns: new[] { "project_id", "id" },
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-            CREATE TABLE flush_jobs (
-                id                uuid        PRIMARY KEY,
-                project_id        varchar(64) NOT NULL,
-                user_id           uuid        NOT NULL,
-                blob_type         varchar(16) NOT NULL,
-                status            varchar(16) NOT NULL,
-                trigger           varchar(16) NOT NULL,
-                attempts          integer     NOT NULL DEFAULT 0,
-                max_attempts      integer     NOT NULL,
-                run_after         timestamptz NOT NULL DEFAULT now(),
-                lease_owner       varchar(128) NULL,
-                lease_expires_at  timestamptz NULL,
-                last_error        text        NULL,
-                last_errno        integer     NULL,
-                merged_into       uuid        NULL,
-                entry_count       integer     NOT NULL DEFAULT 0,
-                truncated_count   integer     NOT NULL DEFAULT 0,
-                llm_calls         integer     NOT NULL DEFAULT 0,
-                prompt_tokens     integer     NOT NULL DEFAULT 0,
-                completion_tokens integer     NOT NULL DEFAULT 0,
-                llm_ms            integer     NULL,
-                processing_ms     integer     NULL,
-                result            jsonb       NULL,
-                created_at        timestamptz NOT NULL DEFAULT now(),
-                updated_at        timestamptz NOT NULL DEFAULT now(),
-                started_at        timestamptz NULL,
-                finished_at       timestamptz NULL,
-                CONSTRAINT ck_flush_jobs_status CHECK (status IN ('queued', 'running', 'done', 'failed', 'merged')),
-                FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE
-            );
-            -- single flight: at most one queued and one running job per buffer (project, user, type)
-            CREATE UNIQUE INDEX ux_flush_jobs_queued ON flush_jobs (project_id, user_id, blob_type) WHERE status = 'queued';
-            CREATE UNIQUE INDEX ux_flush_jobs_running ON flush_jobs (project_id, user_id, blob_type) WHERE status = 'running';
-            CREATE INDEX ix_flush_jobs_ready ON flush_jobs (run_after) WHERE status = 'queued';
-            CREATE INDEX ix_flush_jobs_lease ON flush_jobs (lease_expires_at) WHERE status = 'running';
-            CREATE INDEX ix_flush_jobs_status_created ON flush_jobs (status, created_at DESC);
-            CREATE INDEX ix_flush_jobs_user ON flush_jobs (project_id, user_id);
+            migrationBuilder.CreateTable(
+                name: "flush_jobs",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    blob_type = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    trigger = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    attempts = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    max_attempts = table.Column<int>(type: "integer", nullable: false),
+                    run_after = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    lease_owner = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: true),
+                    lease_expires_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    last_error = table.Column<string>(type: "text", nullable: true),
+                    last_errno = table.Column<int>(type: "integer", nullable: true),
+                    merged_into = table.Column<Guid>(type: "uuid", nullable: true),
+                    entry_count = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    truncated_count = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    llm_calls = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    prompt_tokens = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    completion_tokens = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    llm_ms = table.Column<int>(type: "integer", nullable: true),
+                    processing_ms = table.Column<int>(type: "integer", nullable: true),
+                    result = table.Column<string>(type: "jsonb", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    started_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    finished_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("flush_jobs_pkey", x => x.id);
+                    table.CheckConstraint("ck_flush_jobs_status", "status IN ('queued', 'running', 'done', 'failed', 'merged')");
+                    table.ForeignKey(
+                        name: "flush_jobs_project_id_user_id_fkey",
+                        columns: x => new { x.project_id, x.user_id },
+                        principalTable: "users",
+                        principalColumns: new[] { "project_id", "id" },
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-            CREATE TABLE flush_job_attempts (
-                job_id            uuid        NOT NULL REFERENCES flush_jobs (id) ON DELETE CASCADE,
-                attempt           integer     NOT NULL,
-                worker            varchar(128) NOT NULL,
-                outcome           varchar(16) NOT NULL,
-                error             text        NULL,
-                llm_calls         integer     NOT NULL DEFAULT 0,
-                prompt_tokens     integer     NOT NULL DEFAULT 0,
-                completion_tokens integer     NOT NULL DEFAULT 0,
-                started_at        timestamptz NOT NULL,
-                finished_at       timestamptz NULL,
-                PRIMARY KEY (job_id, attempt)
-            );
+            migrationBuilder.CreateTable(
+                name: "user_events",
+                columns: table => new
+                {
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    event_data = table.Column<string>(type: "jsonb", nullable: false),
+                    embedding = table.Column<float[]>(type: "real[]", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("user_events_pkey", x => new { x.project_id, x.id });
+                    table.ForeignKey(
+                        name: "user_events_project_id_user_id_fkey",
+                        columns: x => new { x.project_id, x.user_id },
+                        principalTable: "users",
+                        principalColumns: new[] { "project_id", "id" },
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-            CREATE TABLE user_profiles (
-                project_id varchar(64) NOT NULL,
-                id         uuid        NOT NULL,
-                user_id    uuid        NOT NULL,
-                content    text        NOT NULL,
-                attributes jsonb       NULL,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                updated_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (project_id, id),
-                FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE
-            );
-            CREATE INDEX ix_user_profiles_user ON user_profiles (project_id, user_id, updated_at DESC);
+            migrationBuilder.CreateTable(
+                name: "user_profiles",
+                columns: table => new
+                {
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    content = table.Column<string>(type: "text", nullable: false),
+                    attributes = table.Column<string>(type: "jsonb", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("user_profiles_pkey", x => new { x.project_id, x.id });
+                    table.ForeignKey(
+                        name: "user_profiles_project_id_user_id_fkey",
+                        columns: x => new { x.project_id, x.user_id },
+                        principalTable: "users",
+                        principalColumns: new[] { "project_id", "id" },
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-            CREATE TABLE user_events (
-                project_id varchar(64) NOT NULL,
-                id         uuid        NOT NULL,
-                user_id    uuid        NOT NULL,
-                event_data jsonb       NOT NULL,
-                embedding  real[]      NULL,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                updated_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (project_id, id),
-                FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE
-            );
-            CREATE INDEX ix_user_events_user_created ON user_events (project_id, user_id, created_at DESC);
-            CREATE INDEX ix_user_events_tags ON user_events USING gin ((event_data -> 'event_tags') jsonb_path_ops);
+            migrationBuilder.CreateTable(
+                name: "buffer_entries",
+                columns: table => new
+                {
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    seq = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    blob_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    blob_type = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    token_size = table.Column<int>(type: "integer", nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false, defaultValue: "idle"),
+                    job_id = table.Column<Guid>(type: "uuid", nullable: true),
+                    attempts = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    last_error = table.Column<string>(type: "text", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    processed_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("buffer_entries_pkey", x => new { x.project_id, x.id });
+                    table.UniqueConstraint("ux_buffer_entries_seq", x => x.seq);
+                    table.CheckConstraint("ck_buffer_entries_status", "status IN ('idle', 'processing', 'done', 'failed')");
+                    table.ForeignKey(
+                        name: "buffer_entries_project_id_blob_id_fkey",
+                        columns: x => new { x.project_id, x.blob_id },
+                        principalTable: "blobs",
+                        principalColumns: new[] { "project_id", "id" },
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-            CREATE TABLE user_event_gists (
-                project_id varchar(64) NOT NULL,
-                id         uuid        NOT NULL,
-                user_id    uuid        NOT NULL,
-                event_id   uuid        NOT NULL,
-                gist_data  jsonb       NOT NULL,
-                embedding  real[]      NULL,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                updated_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (project_id, id),
-                FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE,
-                FOREIGN KEY (project_id, event_id) REFERENCES user_events (project_id, id) ON DELETE CASCADE
-            );
-            CREATE INDEX ix_user_event_gists_user_created ON user_event_gists (project_id, user_id, created_at DESC);
-            CREATE INDEX ix_user_event_gists_event ON user_event_gists (project_id, event_id);
+            migrationBuilder.CreateTable(
+                name: "flush_job_attempts",
+                columns: table => new
+                {
+                    job_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    attempt = table.Column<int>(type: "integer", nullable: false),
+                    worker = table.Column<string>(type: "character varying(128)", maxLength: 128, nullable: false),
+                    outcome = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    error = table.Column<string>(type: "text", nullable: true),
+                    llm_calls = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    prompt_tokens = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    completion_tokens = table.Column<int>(type: "integer", nullable: false, defaultValue: 0),
+                    started_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    finished_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("flush_job_attempts_pkey", x => new { x.job_id, x.attempt });
+                    table.ForeignKey(
+                        name: "flush_job_attempts_job_id_fkey",
+                        column: x => x.job_id,
+                        principalTable: "flush_jobs",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-            CREATE TABLE usage_daily (
-                project_id           varchar(64) NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,
-                day                  date        NOT NULL,
-                total_insert         bigint      NOT NULL DEFAULT 0,
-                total_success_insert bigint      NOT NULL DEFAULT 0,
-                total_input_token    bigint      NOT NULL DEFAULT 0,
-                total_output_token   bigint      NOT NULL DEFAULT 0,
-                PRIMARY KEY (project_id, day)
-            );
-            """);
-    }
+            migrationBuilder.CreateTable(
+                name: "user_event_gists",
+                columns: table => new
+                {
+                    project_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    event_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    gist_data = table.Column<string>(type: "jsonb", nullable: false),
+                    embedding = table.Column<float[]>(type: "real[]", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()"),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("user_event_gists_pkey", x => new { x.project_id, x.id });
+                    table.ForeignKey(
+                        name: "user_event_gists_project_id_event_id_fkey",
+                        columns: x => new { x.project_id, x.event_id },
+                        principalTable: "user_events",
+                        principalColumns: new[] { "project_id", "id" },
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "user_event_gists_project_id_user_id_fkey",
+                        columns: x => new { x.project_id, x.user_id },
+                        principalTable: "users",
+                        principalColumns: new[] { "project_id", "id" },
+                        onDelete: ReferentialAction.Cascade);
+                });
 
-    protected override void Down(MigrationBuilder migrationBuilder)
-    {
-        migrationBuilder.Sql("""
-            DROP TABLE IF EXISTS usage_daily, user_event_gists, user_events, user_profiles, flush_job_attempts,
-                flush_jobs, buffer_entries, blobs, users, projects CASCADE;
-            """);
+            migrationBuilder.InsertData(
+                table: "projects",
+                columns: new[] { "project_id", "created_at", "profile_config", "project_secret", "status", "updated_at" },
+                values: new object[] { "__root__", new DateTime(2026, 11, 21, 0, 0, 0, 0, DateTimeKind.Utc), null, "__root__", "active", new DateTime(2026, 11, 21, 0, 0, 0, 0, DateTimeKind.Utc) });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_blobs_user_type_created",
+                table: "blobs",
+                columns: new[] { "project_id", "user_id", "blob_type", "created_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_buffer_entries_blob",
+                table: "buffer_entries",
+                columns: new[] { "project_id", "blob_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_buffer_entries_idle",
+                table: "buffer_entries",
+                columns: new[] { "project_id", "user_id", "blob_type", "created_at" },
+                filter: "status = 'idle'")
+                .Annotation("Npgsql:IndexInclude", new[] { "token_size" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_buffer_entries_job",
+                table: "buffer_entries",
+                column: "job_id",
+                filter: "job_id IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_buffer_entries_user_type_status",
+                table: "buffer_entries",
+                columns: new[] { "project_id", "user_id", "blob_type", "status" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_flush_jobs_lease",
+                table: "flush_jobs",
+                column: "lease_expires_at",
+                filter: "status = 'running'");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_flush_jobs_ready",
+                table: "flush_jobs",
+                column: "run_after",
+                filter: "status = 'queued'");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_flush_jobs_status_created",
+                table: "flush_jobs",
+                columns: new[] { "status", "created_at" },
+                descending: new[] { false, true });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_flush_jobs_user",
+                table: "flush_jobs",
+                columns: new[] { "project_id", "user_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ux_flush_jobs_queued",
+                table: "flush_jobs",
+                columns: new[] { "project_id", "user_id", "blob_type" },
+                unique: true,
+                filter: "status = 'queued'");
+
+            migrationBuilder.CreateIndex(
+                name: "ux_flush_jobs_running",
+                table: "flush_jobs",
+                columns: new[] { "project_id", "user_id", "blob_type" },
+                unique: true,
+                filter: "status = 'running'");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_user_event_gists_event",
+                table: "user_event_gists",
+                columns: new[] { "project_id", "event_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_user_event_gists_user_created",
+                table: "user_event_gists",
+                columns: new[] { "project_id", "user_id", "created_at" },
+                descending: new[] { false, false, true });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_user_events_user_created",
+                table: "user_events",
+                columns: new[] { "project_id", "user_id", "created_at" },
+                descending: new[] { false, false, true });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_user_profiles_user",
+                table: "user_profiles",
+                columns: new[] { "project_id", "user_id", "updated_at" },
+                descending: new[] { false, false, true });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_users_project_updated",
+                table: "users",
+                columns: new[] { "project_id", "updated_at" },
+                descending: new[] { false, true });
+
+            migrationBuilder.Sql("CREATE INDEX ix_user_events_tags ON user_events USING gin ((event_data -> 'event_tags') jsonb_path_ops);");
+
+            migrationBuilder.Sql(VectorFunctions.CreateCosineSimilarity);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.Sql(VectorFunctions.DropCosineSimilarity);
+
+            migrationBuilder.DropTable(
+                name: "buffer_entries");
+
+            migrationBuilder.DropTable(
+                name: "flush_job_attempts");
+
+            migrationBuilder.DropTable(
+                name: "usage_daily");
+
+            migrationBuilder.DropTable(
+                name: "user_event_gists");
+
+            migrationBuilder.DropTable(
+                name: "user_profiles");
+
+            migrationBuilder.DropTable(
+                name: "blobs");
+
+            migrationBuilder.DropTable(
+                name: "flush_jobs");
+
+            migrationBuilder.DropTable(
+                name: "user_events");
+
+            migrationBuilder.DropTable(
+                name: "users");
+
+            migrationBuilder.DropTable(
+                name: "projects");
+        }
     }
 }
