@@ -39,7 +39,8 @@ public sealed record ContextData(string Context);
 ///   one kept) and listed as <c>- topic::sub_topic: content</c> lines (a user without profiles gets a lone <c>"- "</c>);</item>
 /// <item>gists, concurrently: with chats and embeddings on, the 60 most similar to the last 3 messages (above
 ///   event_similarity_threshold, within time_range_in_days); otherwise the newest 60 within time_range_in_days. If the
-///   embedding API fails the newest gists are used instead (upstream fails the whole request);</item>
+///   embedding API fails, or the search does not finish within search_timeout_ms, the newest gists are used instead
+///   (upstream fails the whole request);</item>
 /// <item>event budget = max_token_size − tokens(profile section), and at most max_token_size − profile budget unless
 ///   fill_window_with_events; gists are kept in order while their running token total fits;</item>
 /// <item>optionally (<see cref="ContextRequest.IncludeBuffer"/>, beyond upstream) the newest still-unprocessed chat
@@ -47,7 +48,7 @@ public sealed record ContextData(string Context);
 /// <item>rendered with upstream's template for the project's language (en or zh), or with customize_context_prompt.</item>
 /// </list>
 /// </summary>
-public sealed class ContextBuilder(
+public sealed partial class ContextBuilder(
     NpgsqlDataSource db,
     ProfileReader profiles,
     ProfileFilter filter,
@@ -140,8 +141,15 @@ public sealed class ContextBuilder(
             var (vector, failure) = await EventsApi.EmbedQueryAsync(embeddings, query, logs, ct);
             if (failure is null)
             {
-                return await vectors.SearchGistsAsync(
-                    new VectorQuery(projectId, userId, vector!, GistCandidates, request.EventSimilarityThreshold, request.TimeRangeInDays), ct);
+                try
+                {
+                    return await vectors.SearchGistsAsync(
+                        new VectorQuery(projectId, userId, vector!, GistCandidates, request.EventSimilarityThreshold, request.TimeRangeInDays), ct);
+                }
+                catch (EventSearchTimeoutException ex)
+                {
+                    LogSearchTimedOut(logs.CreateLogger<ContextBuilder>(), userId, ex.TimeoutMs);
+                }
             }
         }
         return await events.RecentGistsAsync(projectId, userId, GistCandidates, request.TimeRangeInDays, ct);
@@ -154,6 +162,9 @@ public sealed class ContextBuilder(
         var yaml = await cmd.ExecuteScalarAsync(ct) as string;
         return ProfileConfig.Parse(yaml).Config?.Language ?? profileOptions.Value.Language;
     }
+
+    [LoggerMessage(EventId = 4501, Level = LogLevel.Warning, Message = "Context gist search for user {UserId} did not finish within {TimeoutMs} ms; using the newest gists")]
+    private static partial void LogSearchTimedOut(ILogger logger, Guid userId, int timeoutMs);
 
     /// <summary>The newest unprocessed chat messages whose rendered lines fit in <paramref name="budget"/> tokens, oldest first.</summary>
     private async Task<string> BufferSectionAsync(string projectId, Guid userId, int budget, CancellationToken ct)

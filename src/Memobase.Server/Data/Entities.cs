@@ -1,3 +1,5 @@
+using System.Collections;
+
 namespace Memobase.Server.Data;
 
 // Row types. JSON columns are kept as raw JSON text (jsonb in PostgreSQL) and parsed at the edges.
@@ -145,6 +147,8 @@ public sealed class UserEvent
     public Guid UserId { get; set; }
     public required string EventData { get; set; }
     public float[]? Embedding { get; set; }
+    /// <summary>Sign bits of <see cref="Embedding"/>, the first stage of vector search (<c>Events.SignCode</c>).</summary>
+    public BitArray? EmbeddingBits { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }
@@ -157,6 +161,8 @@ public sealed class UserEventGist
     public Guid EventId { get; set; }
     public required string GistData { get; set; }
     public float[]? Embedding { get; set; }
+    /// <summary>Sign bits of <see cref="Embedding"/>, the first stage of vector search (<c>Events.SignCode</c>).</summary>
+    public BitArray? EmbeddingBits { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 }

@@ -166,6 +166,7 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
 
         modelBuilder.Entity<UserEvent>(e =>
         {
+            e.Property(x => x.EmbeddingBits).HasColumnType("bit varying");
             e.HasKey(x => new { x.ProjectId, x.Id }).HasName("user_events_pkey");
             e.Property(x => x.ProjectId).HasMaxLength(ProjectIdLength);
             e.Property(x => x.EventData).HasColumnType("jsonb");
@@ -178,6 +179,7 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
 
         modelBuilder.Entity<UserEventGist>(e =>
         {
+            e.Property(x => x.EmbeddingBits).HasColumnType("bit varying");
             e.HasKey(x => new { x.ProjectId, x.Id }).HasName("user_event_gists_pkey");
             e.Property(x => x.ProjectId).HasMaxLength(ProjectIdLength);
             e.Property(x => x.GistData).HasColumnType("jsonb");

@@ -39,7 +39,7 @@ public static partial class EventsApi
             .WithSummary("Search User Events")
             .WithDescription("Vector search: embeds query and returns at most topk events created within time_range_in_days whose " +
                              "cosine similarity is above similarity_threshold, best first. Embeddings disabled → errno 501; " +
-                             "embedding API failure → errno 503.")
+                             "embedding API failure → errno 503; search not finished within search_timeout_ms → errno 504.")
             .ProducesValidationProblem422();
         group.MapGet("/event_gist/search/{user_id}", SearchEventGists)
             .WithName("search_user_event_gists_api_v1_users_event_gist_search__user_id__get")
@@ -89,8 +89,15 @@ public static partial class EventsApi
         if (topk < 0) return NotNegative("topk", topk);
         var (vector, failure) = await EmbedQueryAsync(embeddings, query, logs, ct);
         if (failure is not null) return Api.Fail<UserEventsData>(failure);
-        var rows = await search.SearchEventsAsync(new VectorQuery(caller.ProjectId, user_id, vector!, topk, similarity_threshold, time_range_in_days), ct);
-        return Api.Ok(new UserEventsData(rows.Select(UserEventData.From).ToList(), []));
+        try
+        {
+            var rows = await search.SearchEventsAsync(new VectorQuery(caller.ProjectId, user_id, vector!, topk, similarity_threshold, time_range_in_days), ct);
+            return Api.Ok(new UserEventsData(rows.Select(UserEventData.From).ToList(), []));
+        }
+        catch (EventSearchTimeoutException ex)
+        {
+            return Api.Fail<UserEventsData>(Errno.GatewayTimeout, ex.Message);
+        }
     }
 
     public static async Task<Results<Ok<ApiResponse<UserEventGistsData>>, UnprocessableEntity<HttpValidationError>>> SearchEventGists(
@@ -100,8 +107,15 @@ public static partial class EventsApi
         if (topk < 0) return NotNegative("topk", topk);
         var (vector, failure) = await EmbedQueryAsync(embeddings, query, logs, ct);
         if (failure is not null) return Api.Fail<UserEventGistsData>(failure);
-        var rows = await search.SearchGistsAsync(new VectorQuery(caller.ProjectId, user_id, vector!, topk, similarity_threshold, time_range_in_days), ct);
-        return Api.Ok(new UserEventGistsData(rows.Select(UserEventGistData.From).ToList(), []));
+        try
+        {
+            var rows = await search.SearchGistsAsync(new VectorQuery(caller.ProjectId, user_id, vector!, topk, similarity_threshold, time_range_in_days), ct);
+            return Api.Ok(new UserEventGistsData(rows.Select(UserEventGistData.From).ToList(), []));
+        }
+        catch (EventSearchTimeoutException ex)
+        {
+            return Api.Fail<UserEventGistsData>(Errno.GatewayTimeout, ex.Message);
+        }
     }
 
     public static async Task<Results<Ok<ApiResponse<UserEventsData>>, UnprocessableEntity<HttpValidationError>>> SearchEventsByTags(

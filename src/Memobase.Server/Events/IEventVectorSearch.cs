@@ -13,18 +13,16 @@ public sealed record VectorQuery(string ProjectId, Guid UserId, float[] Vector, 
 /// and carry it in <see cref="EventRow.Similarity"/> / <see cref="GistRow.Similarity"/>.
 /// </summary>
 /// <remarks>
-/// The registered implementation is <see cref="ArrayEventVectorSearch"/>: pgvector is not packaged for our
-/// PostgreSQL, so vectors are stored as <c>real[]</c> and scored in SQL by <c>memobase_cosine_similarity</c>
-/// (<see cref="Data.VectorFunctions"/>) — a sequential scan over the user's rows inside the time
-/// window, which the <c>(project_id, user_id, created_at DESC)</c> indexes narrow down.
+/// The registered implementation is <see cref="SignCodeEventVectorSearch"/>: pgvector is not packaged for our
+/// PostgreSQL, so vectors are stored as <c>real[]</c> with a sign-bit copy (<c>embedding_bits</c>) that a first stage
+/// ranks by, and the best candidates are scored exactly in the server.
 /// <para>
 /// To switch to pgvector: add a migration that creates the extension and converts the columns
 /// (<c>ALTER TABLE user_events ALTER COLUMN embedding TYPE vector(&lt;dim&gt;) USING embedding::vector</c>, same for
 /// <c>user_event_gists</c>, optionally with HNSW indexes), write an implementation of this interface that orders by
 /// <c>embedding &lt;=&gt; $query</c> and returns <c>1 - (embedding &lt;=&gt; $query)</c> as similarity, and register it
-/// instead of <see cref="ArrayEventVectorSearch"/> in <c>AddMemobaseMemoryApi</c>. Nothing else depends on the storage
-/// type: the pipeline writes <c>float[]</c> parameters, which pgvector accepts through an assignment cast from
-/// <c>real[]</c>.
+/// instead of <see cref="SignCodeEventVectorSearch"/> in <c>AddMemobaseMemoryApi</c>. It should keep the contract on
+/// time: a search that cannot finish within its budget throws <see cref="EventSearchTimeoutException"/>.
 /// </para>
 /// </remarks>
 public interface IEventVectorSearch
@@ -32,4 +30,11 @@ public interface IEventVectorSearch
     Task<IReadOnlyList<EventRow>> SearchEventsAsync(VectorQuery query, CancellationToken ct);
 
     Task<IReadOnlyList<GistRow>> SearchGistsAsync(VectorQuery query, CancellationToken ct);
+}
+
+/// <summary>A search did not finish within <c>search_timeout_ms</c> (waiting for a search slot included).</summary>
+public sealed class EventSearchTimeoutException(int timeoutMs)
+    : Exception($"The search did not finish within {timeoutMs} ms; try a shorter time_range_in_days, or again later")
+{
+    public int TimeoutMs { get; } = timeoutMs;
 }

@@ -11,7 +11,8 @@ public static class MemoryApiRegistration
     /// <summary>
     /// Registers <see cref="BillingOptions"/> (usage_token_limit_active / _pro / _ultra, billing_quota_cache_seconds) and
     /// the singletons <see cref="ProfileReader"/>, <see cref="EventStore"/>, <see cref="IEventVectorSearch"/>
-    /// (<see cref="ArrayEventVectorSearch"/>; register a pgvector implementation here to replace it),
+    /// (<see cref="SignCodeEventVectorSearch"/>, with <see cref="EventSearchOptions"/>; register a pgvector implementation
+    /// here to replace it),
     /// <see cref="ContextBuilder"/> and <see cref="BillingService"/>. Needs the LLM services (<c>AddMemobaseLlm</c>).
     /// </summary>
     public static IServiceCollection AddMemobaseMemoryApi(this IServiceCollection services)
@@ -19,7 +20,8 @@ public static class MemoryApiRegistration
         BillingOptions.Register(services);
         services.AddSingleton<ProfileReader>();
         services.AddSingleton<EventStore>();
-        services.AddSingleton<IEventVectorSearch, ArrayEventVectorSearch>();
+        services.AddMemobaseOptions<EventSearchOptions>();
+        services.AddSingleton<IEventVectorSearch, SignCodeEventVectorSearch>();
         services.AddSingleton<ContextBuilder>();
         services.AddSingleton<BillingService>();
         return services;

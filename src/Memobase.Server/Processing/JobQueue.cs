@@ -2,6 +2,7 @@ using System.Text.Json;
 using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
+using Memobase.Server.Events;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Observability;
 using Memobase.Server.Profiles;
@@ -286,14 +287,14 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         if (run.Event is { } ev)
         {
             batch.BatchCommands.Add(BatchCommand("""
-                INSERT INTO user_events (project_id, id, user_id, event_data, embedding) VALUES ($1, $2, $3, $4::jsonb, $5)
-                """, job.ProjectId, ev.Id, job.UserId, ev.EventDataJson, (object?)ev.Embedding ?? DBNull.Value));
+                INSERT INTO user_events (project_id, id, user_id, event_data, embedding, embedding_bits) VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+                """, job.ProjectId, ev.Id, job.UserId, ev.EventDataJson, (object?)ev.Embedding ?? DBNull.Value, SignBits(ev.Embedding)));
             foreach (var gist in ev.Gists)
             {
                 batch.BatchCommands.Add(BatchCommand("""
-                    INSERT INTO user_event_gists (project_id, id, user_id, event_id, gist_data, embedding) VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+                    INSERT INTO user_event_gists (project_id, id, user_id, event_id, gist_data, embedding, embedding_bits) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
                     """, job.ProjectId, gist.Id, job.UserId, ev.Id, JsonSerializer.Serialize(new { content = gist.Content }, Json.Storage),
-                    (object?)gist.Embedding ?? DBNull.Value));
+                    (object?)gist.Embedding ?? DBNull.Value, SignBits(gist.Embedding)));
             }
         }
         batch.BatchCommands.Add(deleteBlobs
@@ -534,6 +535,9 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         foreach (var a in args) cmd.Parameters.Add(Parameter(a));
         return cmd;
     }
+
+    /// <summary>The sign-bit copy vector search ranks by (<see cref="SignCode"/>), or NULL without an embedding.</summary>
+    private static object SignBits(float[]? embedding) => embedding is null ? DBNull.Value : SignCode.Of(embedding);
 
     private static NpgsqlBatchCommand BatchCommand(string sql, params object?[] args)
     {
