@@ -59,6 +59,7 @@ internal sealed class FakeLlm : IAsyncDisposable
         var app = builder.Build();
         FakeLlm? self = null;
         app.MapPost("/v1/chat/completions", (HttpContext ctx) => self!.HandleAsync(ctx));
+        app.MapPost("/v1/embeddings", (HttpContext ctx) => EmbedAsync(ctx));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         self = new FakeLlm(app, address.TrimEnd('/') + "/v1");
@@ -115,6 +116,48 @@ internal sealed class FakeLlm : IAsyncDisposable
             w.WriteNumber("prompt_tokens", prompt);
             w.WriteNumber("completion_tokens", completion);
             w.WriteNumber("total_tokens", prompt + completion);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.ContentLength = buffer.Length;
+        await ctx.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ctx.RequestAborted);
+    }
+
+    /// <summary>
+    /// OpenAI's /embeddings: input <c>q:&lt;n&gt;</c> is embedded as <see cref="SyntheticVectors.Of"/>(n), any other text
+    /// as the vector of its hash, with the requested <c>dimensions</c> (default 1536).
+    /// </summary>
+    private static async Task EmbedAsync(HttpContext ctx)
+    {
+        using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
+        var dim = doc.RootElement.TryGetProperty("dimensions", out var d) && d.ValueKind == JsonValueKind.Number ? d.GetInt32() : 1536;
+        var input = doc.RootElement.GetProperty("input");
+        var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : [input.GetString() ?? ""];
+        using var buffer = new MemoryStream(texts.Count * dim * 12);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            for (var i = 0; i < texts.Count; i++)
+            {
+                var text = texts[i];
+                var seed = text.StartsWith("q:", StringComparison.Ordinal) && long.TryParse(text.AsSpan(2), out var n)
+                    ? n : (long)(uint)StringComparer.Ordinal.GetHashCode(text) + (1L << 40);
+                w.WriteStartObject();
+                w.WriteString("object", "embedding");
+                w.WriteNumber("index", i);
+                w.WriteStartArray("embedding");
+                foreach (var x in SyntheticVectors.Of(seed, dim)) w.WriteNumberValue(x);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteString("model", "bench-embedding");
+            w.WriteStartObject("usage");
+            w.WriteNumber("prompt_tokens", texts.Count);
+            w.WriteNumber("total_tokens", texts.Count);
             w.WriteEndObject();
             w.WriteEndObject();
         }

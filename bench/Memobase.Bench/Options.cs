@@ -40,14 +40,25 @@ internal sealed class BenchOptions
     /// <summary>Collect pg_stat_statements per phase (when the cluster preloads it, as bench/run does).</summary>
     public bool StatementStats { get; private set; } = true;
 
-    /// <summary>Which scenarios to run (1 capacity, 2 inserts, 3 flush drain, 5 metrics on vs off); experiments use a subset.</summary>
-    public IReadOnlySet<int> Scenarios { get; private set; } = new HashSet<int> { 1, 2, 3, 5 };
+    /// <summary>Which scenarios to run (1 capacity, 2 inserts, 3 flush drain, 4 read path, 5 metrics on vs off); experiments use a subset.</summary>
+    public IReadOnlySet<int> Scenarios { get; private set; } = new HashSet<int> { 1, 2, 3, 4, 5 };
 
     /// <summary>Before each measured phase, wait up to this long for other processes to go quiet (&lt; 0.25 cores).</summary>
     public double QuietWaitSeconds { get; private set; } = 5;
 
     /// <summary>Also measure the capacity endpoint with the server's default logging, for comparison.</summary>
     public bool CompareLogging { get; private set; } = true;
+
+    /// <summary>Events per read-path user (scenario 4; one user per size).</summary>
+    public IReadOnlyList<int> ReadSizes { get; private set; } = [10, 1_000, 10_000, 100_000];
+
+    /// <summary>Duration and request cap of each read-path phase (one operation, one size, one client count).</summary>
+    public double ReadSeconds { get; private set; } = 4;
+
+    public long ReadMaxOps { get; private set; } = 200;
+
+    /// <summary>Embed events and gists during the flush drain (the fake LLM answers /embeddings): the write cost of vectors.</summary>
+    public bool FlushEmbeddings { get; private set; }
 
     public static BenchOptions Parse(string[] args)
     {
@@ -88,6 +99,10 @@ internal sealed class BenchOptions
                 case "--no-statement-stats": o.StatementStats = false; break;
                 case "--scenarios": o.Scenarios = Next().Split(',').Select(I).ToHashSet(); break;
                 case "--quiet-wait": o.QuietWaitSeconds = D(Next()); break;
+                case "--read-sizes": o.ReadSizes = Next().Split(',').Select(I).ToList(); break;
+                case "--read-seconds": o.ReadSeconds = D(Next()); break;
+                case "--read-max-ops": o.ReadMaxOps = long.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--flush-embeddings": o.FlushEmbeddings = true; break;
                 case "--quick":
                     o.Users = 1_000; o.CapacitySeconds = 4; o.InsertSeconds = 4; o.WarmupSeconds = 1; o.FlushUsers = 300;
                     o.WorkerConcurrency = [8]; o.CompareLogging = false; o.PacedSeconds = 3;

@@ -37,7 +37,7 @@ namespace Memobase.Bench
         double EnqueueSeconds, double DrainSeconds, double DbSpanSeconds, double SumProcessingMs, double SumLlmMs, double SumSpanMs,
         double P50OutsideMs, double P99OutsideMs, double AvgQueueWaitMs, double LlmCalls, double Entries, CpuUse Cpu, string ServerLabel);
 
-    internal sealed class Bench(BenchOptions o) : IAsyncDisposable
+    internal sealed partial class Bench(BenchOptions o) : IAsyncDisposable
     {
         private static readonly string[] Chats =
         [
@@ -92,7 +92,7 @@ namespace Memobase.Bench
             _llm = await FakeLlm.StartAsync();
             Log($"fake LLM at {_llm.BaseUrl}; PostgreSQL postmaster pid {_postmaster}");
 
-            await StartServerAsync(o.WorkerConcurrency[0], o.ServerLogLevel, "main");
+            await StartServerAsync(o.WorkerConcurrency[0], o.ServerLogLevel, "main", embeddings: o.FlushEmbeddings);
 
             Log($"seeding {o.Users:N0} users x {o.EntriesPerUser} buffer entries ...");
             (_users, var seedSeconds) = await Database.SeedAsync(_db, o.Users, o.EntriesPerUser);
@@ -141,7 +141,7 @@ namespace Memobase.Bench
             {
                 foreach (var c in o.WorkerConcurrency)
                 {
-                    if (c != o.WorkerConcurrency[0]) await StartServerAsync(c, o.ServerLogLevel, $"flush c={c}");
+                    if (c != o.WorkerConcurrency[0]) await StartServerAsync(c, o.ServerLogLevel, $"flush c={c}", embeddings: o.FlushEmbeddings);
                     rounds.Add(await FlushDrainAsync(c));
                     _server.RecordRss($"3. flush drain c={c}");
                 }
@@ -159,6 +159,8 @@ namespace Memobase.Bench
                 _notes.AppendLine(CultureInfo.InvariantCulture,
                     $"- Default-logging server wrote {lines:N0} request log lines during its capacity phases (one per request).");
             }
+            // ---- 4. read path
+            if (o.Scenarios.Contains(4)) await ReadPathAsync();
             // ---- 5. metrics on vs off: capacity and inserts, alternating server processes in one run
             if (o.Scenarios.Contains(5)) await MetricsComparisonAsync();
             foreach (var s in _servers) s.Stop();
@@ -166,6 +168,7 @@ namespace Memobase.Bench
             total.Stop();
             var report = Report.Build(o, facts, explain, capServer, capPaced, capDirect, capDefaultLogging, inserts, insertExplain, rounds, _servers,
                 _llm, _statements, _waits, total.Elapsed.TotalSeconds, _notes.ToString());
+            report += _readPath.ToString();
             Directory.CreateDirectory(Path.GetDirectoryName(o.OutFile)!);
             await File.WriteAllTextAsync(o.OutFile, report);
             Console.WriteLine();
@@ -173,7 +176,8 @@ namespace Memobase.Bench
             Log($"results written to {o.OutFile}; server logs in {o.WorkDir}");
         }
 
-        private async Task StartServerAsync(int workerConcurrency, string logLevel, string label, IReadOnlyDictionary<string, string>? extraEnv = null)
+        private async Task StartServerAsync(int workerConcurrency, string logLevel, string label,
+            IReadOnlyDictionary<string, string>? extraEnv = null, bool embeddings = false)
         {
             if (_servers.Count > 0) _server.Stop();
             _http?.Dispose();
@@ -182,7 +186,8 @@ namespace Memobase.Bench
                 ["DATABASE_URL"] = Database.Url(o.AdminConnectionString, o.Database),
                 ["ACCESS_TOKEN"] = _token,
                 ["MEMOBASE_LLM_BASE_URL"] = _llm.BaseUrl,
-                ["MEMOBASE_ENABLE_EVENT_EMBEDDING"] = "false",
+                ["MEMOBASE_ENABLE_EVENT_EMBEDDING"] = embeddings ? "true" : "false",
+                ["MEMOBASE_EMBEDDING_BASE_URL"] = _llm.BaseUrl,
                 ["MEMOBASE_MAX_CHAT_BLOB_BUFFER_TOKEN_SIZE"] = "10000000",
                 ["MEMOBASE_WORKER_CONCURRENCY"] = workerConcurrency.ToString(CultureInfo.InvariantCulture),
             };
