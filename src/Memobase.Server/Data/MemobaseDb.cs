@@ -9,7 +9,8 @@ namespace Memobase.Server.Data;
 /// The EF Core model is the schema's source of truth: every column type, default, check, key, foreign key and index
 /// is declared here, and the migrations in <c>Data/Migrations</c> are generated from it by <c>dotnet ef</c> (README,
 /// "Changing the schema"). Only what EF cannot express is raw SQL inside a migration: the cosine function
-/// (<see cref="VectorFunctions"/>) and the expression GIN index on event tags.
+/// (<see cref="VectorFunctions"/>), the expression GIN index on event tags, and the sign-bit function, back-fill and
+/// trigger of <c>embedding_bits</c> (migration EventEmbeddingSignBits).
 /// Every row carries project_id and every foreign key includes it, so a query scoped by project can never join into
 /// another project's rows; deleting a user cascades to everything it owns. Constraint and index names are spelled out
 /// because databases created before the model owned the schema carry PostgreSQL's default names.
