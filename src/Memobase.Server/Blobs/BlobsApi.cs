@@ -7,7 +7,6 @@ using Memobase.Server.Processing;
 using Memobase.Server.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Memobase.Server.Blobs;
 
@@ -56,8 +55,7 @@ public static class BlobsApi
     }
 
     public static async Task<Results<Ok<ApiResponse<BlobInsertData>>, UnprocessableEntity<HttpValidationError>>> InsertBlob(
-        Guid user_id, JsonElement body, Caller caller, Flag? wait_process, BufferService buffers,
-        IOptionsMonitor<BufferOptions> options, Projects.BillingService billing, HttpResponse response, CancellationToken ct)
+        Guid user_id, JsonElement body, Caller caller, Flag? wait_process, BlobService blobs, HttpResponse response, CancellationToken ct)
     {
         var errors = new List<ValidationError>();
         if (body.ValueKind != JsonValueKind.Object)
@@ -94,13 +92,8 @@ public static class BlobsApi
                         ?? (data.ValueKind == JsonValueKind.Object ? OptionalTimestamp(data, "created_at", null) : null);
         OptionalTimestamp(body, "updated_at", errors);
         if (errors.Count > 0) return Validation.Problem(errors);
-        if (await billing.CheckQuotaAsync(caller.ProjectId, ct) is { } quota) return Api.Fail<BlobInsertData>(quota);
 
-        var (content, parseError) = BlobParser.Parse(blobType!, data);
-        if (parseError is not null) return Api.Fail<BlobInsertData>(Errno.BadRequest, $"Unable to parse blob: {parseError}");
-        if (content is null) return Api.Fail<BlobInsertData>(Errno.InternalServerError, $"Error inserting blob: blob type {blobType} is not supported yet");
-
-        var outcome = await buffers.InsertAsync(caller, user_id, blobType!, content, fields?.GetRawText(),
+        var outcome = await blobs.InsertAsync(caller, user_id, blobType!, data, fields?.GetRawText(),
             createdAt ?? DateTimeOffset.UtcNow, wait_process?.Value ?? false, ct);
         if (outcome.JobId is { } jobId) response.Headers[FlushOutcome.JobIdHeader] = jobId.ToString();
         return outcome.Failure is { } failure

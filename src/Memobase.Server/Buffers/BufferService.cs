@@ -49,7 +49,7 @@ public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOpt
             inserted = reader.GetInt64(0);
             idleBefore = reader.GetInt64(1);
         }
-        if (inserted == 0) return new InsertOutcome(blobId, [], Users.UsersApi.UserNotFound(userId));
+        if (inserted == 0) return new InsertOutcome(blobId, [], Users.UserStore.NotFound(userId));
         usage.RecordInsertSuccess(caller.ProjectId);
 
         if (idleBefore + tokens <= o.MaxChatBlobBufferTokenSize || !BlobTypes.IsProcessable(blobType))

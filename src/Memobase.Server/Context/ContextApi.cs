@@ -31,9 +31,10 @@ public static class ContextApi
 
     public static async Task<Results<Ok<ApiResponse<ContextData>>, UnprocessableEntity<HttpValidationError>>> GetContext(
         Guid user_id, Caller caller, ContextBuilder builder, CancellationToken ct,
-        int max_token_size = 1000, string[]? prefer_topics = null, string[]? only_topics = null, int? max_subtopic_size = null,
-        string? topic_limits_json = null, string? topic_limits = null, double profile_event_ratio = 0.6, Flag? require_event_summary = null,
-        string? chats_str = null, double event_similarity_threshold = 0.2, int time_range_in_days = 180, string? customize_context_prompt = null,
+        int max_token_size = ContextRequest.DefaultMaxTokenSize, string[]? prefer_topics = null, string[]? only_topics = null, int? max_subtopic_size = null,
+        string? topic_limits_json = null, string? topic_limits = null, double profile_event_ratio = ContextRequest.DefaultProfileEventRatio, Flag? require_event_summary = null,
+        string? chats_str = null, double event_similarity_threshold = ContextRequest.DefaultEventSimilarityThreshold,
+        int time_range_in_days = ContextRequest.DefaultTimeRangeInDays, string? customize_context_prompt = null,
         Flag? full_profile_and_only_search_event = null, Flag? fill_window_with_events = null, Flag? include_buffer = null)
     {
         if (!ProfileQuery.TryParseTopicLimits(string.IsNullOrEmpty(topic_limits_json) ? topic_limits : topic_limits_json, out var limits, out var error)
@@ -44,7 +45,7 @@ public static class ContextApi
         var request = new ContextRequest(
             max_token_size, prefer_topics, only_topics, max_subtopic_size, limits, profile_event_ratio, chats,
             event_similarity_threshold, time_range_in_days, customize_context_prompt,
-            full_profile_and_only_search_event?.Value ?? true, fill_window_with_events?.Value ?? false, include_buffer?.Value ?? false);
+            full_profile_and_only_search_event?.Value ?? ContextRequest.DefaultFullProfileAndOnlySearchEvent, fill_window_with_events?.Value ?? false, include_buffer?.Value ?? false);
         var (data, failure) = await builder.BuildAsync(caller.ProjectId, user_id, request, ct);
         return failure is not null ? Api.Fail<ContextData>(failure) : Api.Ok(data!);
     }

@@ -26,7 +26,14 @@ public sealed record ContextRequest(
     string? CustomizeContextPrompt,
     bool FullProfileAndOnlySearchEvent,
     bool FillWindowWithEvents,
-    bool IncludeBuffer);
+    bool IncludeBuffer)
+{
+    public const int DefaultMaxTokenSize = 1000;
+    public const double DefaultProfileEventRatio = 0.6;
+    public const double DefaultEventSimilarityThreshold = 0.2;
+    public const int DefaultTimeRangeInDays = 180;
+    public const bool DefaultFullProfileAndOnlySearchEvent = true;
+}
 
 public sealed record ContextData(string Context);
 
@@ -138,7 +145,7 @@ public sealed partial class ContextBuilder(
         if (request.Chats.Count > 0 && embeddings.IsEnabled)
         {
             var query = string.Join("\n", request.Chats.Skip(Math.Max(0, request.Chats.Count - QueryMessages)).Select(m => m.Content));
-            var (vector, failure) = await EventsApi.EmbedQueryAsync(embeddings, query, logs, ct);
+            var (vector, failure) = await EventService.EmbedQueryAsync(embeddings, query, logs, ct);
             if (failure is null)
             {
                 try

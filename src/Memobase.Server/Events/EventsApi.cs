@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Llm;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Memobase.Server.Events;
@@ -9,7 +8,7 @@ namespace Memobase.Server.Events;
 /// <summary>Request body of event update (upstream's EventData; documentation shape, the handler parses JSON itself).</summary>
 public sealed record EventDataRequest(JsonElement? ProfileDelta = null, string? EventTip = null, JsonElement? EventTags = null);
 
-public static partial class EventsApi
+public static class EventsApi
 {
     public static RouteGroupBuilder MapEvents(this IEndpointRouteBuilder app)
     {
@@ -58,13 +57,11 @@ public static partial class EventsApi
     }
 
     public static async Task<Results<Ok<ApiResponse<UserEventsData>>, UnprocessableEntity<HttpValidationError>>> GetEvents(
-        Guid user_id, Caller caller, EventStore store, CancellationToken ct, int topk = 10, int? max_token_size = null, Flag? need_summary = null)
+        Guid user_id, Caller caller, EventService events, CancellationToken ct, int topk = EventService.DefaultTopK, int? max_token_size = null,
+        Flag? need_summary = null)
     {
         if (topk < 0) return NotNegative("topk", topk);
-        var rows = await store.RecentEventsAsync(caller.ProjectId, user_id, topk, EventStore.RecentEventDays, ct);
-        var events = rows.Select(UserEventData.From);
-        var list = max_token_size is { } max ? EventStore.TruncateByTokens(events, max) : events.ToList();
-        return Api.Ok(new UserEventsData(list, []));
+        return Api.Ok(await events.RecentAsync(caller.ProjectId, user_id, topk, max_token_size, ct));
     }
 
     public static async Task<Results<Ok<ApiResponse<object>>, UnprocessableEntity<HttpValidationError>>> UpdateEvent(
@@ -73,77 +70,41 @@ public static partial class EventsApi
         var (patch, errors) = BuildPatch(body);
         if (errors.Count > 0) return Validation.Problem(errors);
         var updated = await store.UpdateAsync(caller.ProjectId, user_id, event_id, patch!.ToJsonString(), ct);
-        return updated ? Api.Done() : Api.Fail<object>(EventNotFound(event_id));
+        return updated ? Api.Done() : Api.Fail<object>(EventService.NotFound(event_id));
     }
 
     public static async Task<Ok<ApiResponse<object>>> DeleteEvent(Guid user_id, Guid event_id, Caller caller, EventStore store, CancellationToken ct)
     {
         var deleted = await store.DeleteAsync(caller.ProjectId, user_id, event_id, ct);
-        return deleted ? Api.Done() : Api.Fail<object>(EventNotFound(event_id));
+        return deleted ? Api.Done() : Api.Fail<object>(EventService.NotFound(event_id));
     }
 
     public static async Task<Results<Ok<ApiResponse<UserEventsData>>, UnprocessableEntity<HttpValidationError>>> SearchEvents(
-        Guid user_id, string query, Caller caller, EmbeddingClient embeddings, IEventVectorSearch search, ILoggerFactory logs,
-        CancellationToken ct, int topk = 10, double similarity_threshold = 0.2, int time_range_in_days = 180)
+        Guid user_id, string query, Caller caller, EventService events, CancellationToken ct, int topk = EventService.DefaultTopK,
+        double similarity_threshold = EventService.DefaultSimilarityThreshold, int time_range_in_days = EventService.DefaultSearchDays)
     {
         if (topk < 0) return NotNegative("topk", topk);
-        var (vector, failure) = await EmbedQueryAsync(embeddings, query, logs, ct);
-        if (failure is not null) return Api.Fail<UserEventsData>(failure);
-        try
-        {
-            var rows = await search.SearchEventsAsync(new VectorQuery(caller.ProjectId, user_id, vector!, topk, similarity_threshold, time_range_in_days), ct);
-            return Api.Ok(new UserEventsData(rows.Select(UserEventData.From).ToList(), []));
-        }
-        catch (EventSearchTimeoutException ex)
-        {
-            return Api.Fail<UserEventsData>(Errno.GatewayTimeout, ex.Message);
-        }
+        var (data, failure) = await events.SearchEventsAsync(caller.ProjectId, user_id, query, topk, similarity_threshold, time_range_in_days, ct);
+        return failure is not null ? Api.Fail<UserEventsData>(failure) : Api.Ok(data!);
     }
 
     public static async Task<Results<Ok<ApiResponse<UserEventGistsData>>, UnprocessableEntity<HttpValidationError>>> SearchEventGists(
-        Guid user_id, string query, Caller caller, EmbeddingClient embeddings, IEventVectorSearch search, ILoggerFactory logs,
-        CancellationToken ct, int topk = 10, double similarity_threshold = 0.2, int time_range_in_days = 180)
+        Guid user_id, string query, Caller caller, EventService events, CancellationToken ct, int topk = EventService.DefaultTopK,
+        double similarity_threshold = EventService.DefaultSimilarityThreshold, int time_range_in_days = EventService.DefaultSearchDays)
     {
         if (topk < 0) return NotNegative("topk", topk);
-        var (vector, failure) = await EmbedQueryAsync(embeddings, query, logs, ct);
-        if (failure is not null) return Api.Fail<UserEventGistsData>(failure);
-        try
-        {
-            var rows = await search.SearchGistsAsync(new VectorQuery(caller.ProjectId, user_id, vector!, topk, similarity_threshold, time_range_in_days), ct);
-            return Api.Ok(new UserEventGistsData(rows.Select(UserEventGistData.From).ToList(), []));
-        }
-        catch (EventSearchTimeoutException ex)
-        {
-            return Api.Fail<UserEventGistsData>(Errno.GatewayTimeout, ex.Message);
-        }
+        var (data, failure) = await events.SearchGistsAsync(caller.ProjectId, user_id, query, topk, similarity_threshold, time_range_in_days, ct);
+        return failure is not null ? Api.Fail<UserEventGistsData>(failure) : Api.Ok(data!);
     }
 
     public static async Task<Results<Ok<ApiResponse<UserEventsData>>, UnprocessableEntity<HttpValidationError>>> SearchEventsByTags(
-        Guid user_id, Caller caller, EventStore store, CancellationToken ct, string? tags = null, string? tag_values = null, int topk = 10)
+        Guid user_id, Caller caller, EventStore store, CancellationToken ct, string? tags = null, string? tag_values = null, int topk = EventService.DefaultTopK)
     {
         if (topk < 0) return NotNegative("topk", topk);
         var rows = await store.SearchByTagsAsync(caller.ProjectId, user_id, TagContainment(tags, tag_values), topk, ct);
         return Api.Ok(new UserEventsData(rows.Select(UserEventData.From).ToList(), []));
     }
 
-    public static Failure EventNotFound(Guid eventId) => Failure.NotFound($"User event {eventId} not found");
-
-    /// <summary>Errno 501 when embeddings are off, 503 when the embedding API fails (details go to the log only).</summary>
-    internal static async Task<(float[]? Vector, Failure? Failure)> EmbedQueryAsync(EmbeddingClient embeddings, string query, ILoggerFactory logs, CancellationToken ct)
-    {
-        if (!embeddings.IsEnabled) return (null, new Failure(Errno.NotImplemented, "Event embedding is not enabled"));
-        try
-        {
-            var vectors = await embeddings.EmbedAsync([query], ct, query: true);
-            return (vectors[0], null);
-        }
-        catch (LlmException ex)
-        {
-            LogEmbeddingFailed(logs.CreateLogger(typeof(EventsApi)), ex.Message);
-            var status = ex.StatusCode is { } code ? $" (HTTP {code})" : "";
-            return (null, new Failure(Errno.ServiceUnavailable, $"Embedding service unavailable{status}: the search query could not be embedded"));
-        }
-    }
 
     /// <summary>
     /// One JSONB containment list for all conditions (AND): <c>{"tag": t}</c> per name in <paramref name="tags"/> and
@@ -276,7 +237,4 @@ public static partial class EventsApi
 
     private static UnprocessableEntity<HttpValidationError> NotNegative(string name, int value)
         => Validation.Problem(["query", name], "Input should be greater than or equal to 0", "greater_than_equal", value);
-
-    [LoggerMessage(EventId = 4401, Level = LogLevel.Warning, Message = "Embedding the search query failed: {Error}")]
-    private static partial void LogEmbeddingFailed(ILogger logger, string error);
 }

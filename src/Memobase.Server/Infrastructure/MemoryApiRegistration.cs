@@ -10,16 +10,18 @@ public static class MemoryApiRegistration
 {
     /// <summary>
     /// Registers <see cref="BillingOptions"/> (usage_token_limit_active / _pro / _ultra, billing_quota_cache_seconds) and
-    /// the singletons <see cref="ProfileReader"/>, <see cref="EventStore"/>, <see cref="IEventVectorSearch"/>
-    /// (<see cref="SignCodeEventVectorSearch"/>, with <see cref="EventSearchOptions"/>; register a pgvector implementation
-    /// here to replace it),
+    /// the singletons <see cref="ProfileReader"/>, <see cref="ProfileService"/>, <see cref="EventStore"/>, <see cref="EventService"/>,
+    /// <see cref="IEventVectorSearch"/> (<see cref="SignCodeEventVectorSearch"/>, with <see cref="EventSearchOptions"/>; register a
+    /// pgvector implementation here to replace it),
     /// <see cref="ContextBuilder"/> and <see cref="BillingService"/>. Needs the LLM services (<c>AddMemobaseLlm</c>).
     /// </summary>
     public static IServiceCollection AddMemobaseMemoryApi(this IServiceCollection services)
     {
         BillingOptions.Register(services);
         services.AddSingleton<ProfileReader>();
+        services.AddSingleton<ProfileService>();
         services.AddSingleton<EventStore>();
+        services.AddSingleton<EventService>();
         services.AddMemobaseOptions<EventSearchOptions>();
         services.AddSingleton<IEventVectorSearch, SignCodeEventVectorSearch>();
         services.AddSingleton<ContextBuilder>();

@@ -63,6 +63,8 @@ public static class ServiceRegistration
         services.AddScoped<ProjectStore>();
         services.AddSingleton<FlushCoordinator>();
         services.AddSingleton<BufferService>();
+        services.AddSingleton<BlobService>();
+        services.AddSingleton<UserStore>();
         services.AddSingleton<FlushWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<FlushWorker>());
         return builder;

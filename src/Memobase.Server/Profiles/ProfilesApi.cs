@@ -1,10 +1,7 @@
 using System.Text.Json;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Projects;
 using Memobase.Server.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Profiles;
 
@@ -48,7 +45,7 @@ public static class ProfilesApi
     }
 
     public static async Task<Results<Ok<ApiResponse<ProfilesData>>, UnprocessableEntity<HttpValidationError>>> GetProfiles(
-        Guid user_id, Caller caller, ProfileReader reader, ProfileFilter filter, UsageRecorder usage, CancellationToken ct,
+        Guid user_id, Caller caller, ProfileService profiles, CancellationToken ct,
         int? topk = null, int? max_token_size = null, string[]? prefer_topics = null, string[]? only_topics = null,
         int? max_subtopic_size = null, string? topic_limits_json = null, string? topic_limits = null, string? chats_str = null)
     {
@@ -59,58 +56,25 @@ public static class ProfilesApi
             return Api.Fail<ProfilesData>(Errno.BadRequest, $"Invalid JSON requests: {error}");
         }
 
-        var profiles = await reader.LoadAsync(caller.ProjectId, user_id, ct);
-        if (chats.Count > 0 && profiles.Count > 0)
-        {
-            var filtered = await filter.FilterAsync(profiles.Select(p => p.ToExisting()).ToList(), chats, only_topics, ct);
-            usage.RecordLlmTokens(caller.ProjectId, filtered.Usage.PromptTokens, filtered.Usage.CompletionTokens);
-            profiles = ProfileReader.KeepPicked(profiles, filtered.Profiles);
-        }
-        var kept = new ProfileTruncation(prefer_topics, only_topics, max_subtopic_size, limits, topk, max_token_size).Apply(profiles);
+        var kept = await profiles.GetAsync(caller.ProjectId, user_id,
+            new ProfileTruncation(prefer_topics, only_topics, max_subtopic_size, limits, topk, max_token_size), chats, ct);
         return Api.Ok(new ProfilesData(kept.Select(p => p.ToData()).ToList()));
     }
 
     public static async Task<Results<Ok<ApiResponse<IdData>>, UnprocessableEntity<HttpValidationError>>> AddProfile(
-        Guid user_id, JsonElement body, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+        Guid user_id, JsonElement body, Caller caller, ProfileStore store, CancellationToken ct)
     {
         if (ParseDelta(body) is not { } delta) return InvalidDelta(body);
-        if (ValidateAttributes(delta.Attributes) is { } attributeError)
-        {
-            return Api.Fail<IdData>(Errno.ServerParseError, $"Invalid profile attributes: {attributeError}");
-        }
-
-        var id = Guid.NewGuid();
-        await using var cmd = db.CreateCommand("""
-            INSERT INTO user_profiles (project_id, id, user_id, content, attributes)
-            SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM users WHERE project_id = $1 AND id = $3)
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = user_id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = delta.Content });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = delta.Attributes!.Value.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
-        var inserted = await cmd.ExecuteNonQueryAsync(ct);
-        return inserted == 0 ? Api.Fail<IdData>(UsersApi.UserNotFound(user_id)) : Api.Ok(new IdData(id));
+        var (id, failure) = await store.AddAsync(caller.ProjectId, user_id, delta.Content, delta.Attributes, ct);
+        return failure is not null ? Api.Fail<IdData>(failure) : Api.Ok(new IdData(id!.Value));
     }
 
     public static async Task<Results<Ok<ApiResponse<object>>, UnprocessableEntity<HttpValidationError>>> UpdateProfile(
-        Guid user_id, Guid profile_id, JsonElement body, Caller caller, NpgsqlDataSource db, CancellationToken ct)
+        Guid user_id, Guid profile_id, JsonElement body, Caller caller, ProfileStore store, CancellationToken ct)
     {
         if (ParseDelta(body) is not { } delta) return InvalidDelta(body);
-        await using var cmd = db.CreateCommand("""
-            UPDATE user_profiles SET content = $4, attributes = coalesce($5, attributes), updated_at = now()
-            WHERE project_id = $1 AND user_id = $2 AND id = $3
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = user_id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = profile_id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = delta.Content });
-        cmd.Parameters.Add(new NpgsqlParameter
-        {
-            Value = delta.Attributes is { } a ? a.GetRawText() : DBNull.Value,
-            NpgsqlDbType = NpgsqlDbType.Jsonb,
-        });
-        await cmd.ExecuteNonQueryAsync(ct); // 0 rows (unknown profile) is still a success, as upstream
+        // An unknown profile is still a success, as upstream.
+        await store.UpdateAsync(caller.ProjectId, user_id, profile_id, delta.Content, delta.Attributes, null, ct);
         return Api.Done();
     }
 
@@ -118,7 +82,7 @@ public static class ProfilesApi
         Guid user_id, Guid profile_id, Caller caller, ProfileStore profiles, CancellationToken ct)
         => await profiles.DeleteAsync(caller.ProjectId, user_id, profile_id, ct)
             ? Api.Done()
-            : Api.Fail<object>(Failure.NotFound($"Profile {profile_id} not found for user {user_id}"));
+            : Api.Fail<object>(ProfileService.NotFound(profile_id, user_id));
 
     private sealed record Delta(string Content, JsonElement? Attributes);
 
@@ -146,17 +110,5 @@ public static class ProfilesApi
             errors.Add(new ValidationError(["body", "attributes"], "Input should be a valid dictionary", "dict_type"));
         }
         return Validation.Problem(errors);
-    }
-
-    /// <summary>Upstream's ProfileAttributes: string <c>topic</c> and <c>sub_topic</c> are required; other keys are kept.</summary>
-    private static string? ValidateAttributes(JsonElement? attributes)
-    {
-        if (attributes is not { } a) return "attributes: Input should be a valid dictionary with string topic and sub_topic";
-        foreach (var name in (string[])["topic", "sub_topic"])
-        {
-            if (!a.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return $"{name}: Field required";
-            if (v.ValueKind != JsonValueKind.String) return $"{name}: Input should be a valid string";
-        }
-        return null;
     }
 }

@@ -44,7 +44,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<ApiResponse<IdData>>, UnprocessableEntity<HttpValidationError>>> CreateUser(
-        CreateUserRequest body, Caller caller, MemobaseDb db, CancellationToken ct)
+        CreateUserRequest body, Caller caller, UserStore users, CancellationToken ct)
     {
         var id = Guid.NewGuid();
         if (body.Id is not null && !Validation.TryParseUuid45(body.Id, out id))
@@ -57,14 +57,9 @@ public static class UsersApi
         }
 
         var fields = body.Data is { ValueKind: JsonValueKind.Object } d ? d.GetRawText() : null;
-        var inserted = await db.Database.ExecuteSqlAsync(
-            $"""
-            INSERT INTO users (project_id, id, additional_fields) VALUES ({caller.ProjectId}, {id}, {fields}::jsonb)
-            ON CONFLICT (project_id, id) DO NOTHING
-            """, ct);
-        return inserted == 0
-            ? Api.Fail<IdData>(Errno.Conflict, $"User {id} already exists")
-            : Api.Ok(new IdData(id));
+        return await users.CreateAsync(caller.ProjectId, id, fields, ct)
+            ? Api.Ok(new IdData(id))
+            : Api.Fail<IdData>(UserStore.AlreadyExists(id));
     }
 
     public static async Task<Ok<ApiResponse<UserData>>> GetUser(Guid user_id, Caller caller, MemobaseDb db, CancellationToken ct)
@@ -74,7 +69,7 @@ public static class UsersApi
             .Select(u => new { u.AdditionalFields, u.CreatedAt, u.UpdatedAt })
             .FirstOrDefaultAsync(ct);
         return user is null
-            ? Api.Fail<UserData>(UserNotFound(user_id))
+            ? Api.Fail<UserData>(UserStore.NotFound(user_id))
             : Api.Ok(new UserData(Json.Raw(user.AdditionalFields), null, user.CreatedAt, user.UpdatedAt));
     }
 
@@ -88,14 +83,12 @@ public static class UsersApi
         var fields = body.GetRawText();
         var updated = await db.Database.ExecuteSqlAsync(
             $"UPDATE users SET additional_fields = {fields}::jsonb, updated_at = now() WHERE project_id = {caller.ProjectId} AND id = {user_id}", ct);
-        return updated == 0 ? Api.Fail<IdData>(UserNotFound(user_id)) : Api.Ok(new IdData(user_id));
+        return updated == 0 ? Api.Fail<IdData>(UserStore.NotFound(user_id)) : Api.Ok(new IdData(user_id));
     }
 
     public static async Task<Ok<ApiResponse<object>>> DeleteUser(Guid user_id, Caller caller, MemobaseDb db, CancellationToken ct)
     {
         var deleted = await db.Users.Where(u => u.ProjectId == caller.ProjectId && u.Id == user_id).ExecuteDeleteAsync(ct);
-        return deleted == 0 ? Api.Fail<object>(UserNotFound(user_id)) : Api.Done();
+        return deleted == 0 ? Api.Fail<object>(UserStore.NotFound(user_id)) : Api.Done();
     }
-
-    public static Failure UserNotFound(Guid userId) => Failure.NotFound($"User {userId} not found");
 }
