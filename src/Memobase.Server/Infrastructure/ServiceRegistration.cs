@@ -4,6 +4,7 @@ using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Llm;
+using Memobase.Server.Mcp;
 using Memobase.Server.Observability;
 using Memobase.Server.Processing;
 using Memobase.Server.Profiles;
@@ -45,6 +46,7 @@ public static class ServiceRegistration
         services.AddMemobaseObservability(builder.Configuration);
         services.AddMemobaseMemoryApi();
         services.AddAdminUi();
+        services.AddMemobaseMcp();
 
         services.AddSingleton<ProjectTokenAuthenticator>();
         services.AddMemobaseAuth();
@@ -106,6 +108,7 @@ public static class ServiceRegistration
         app.MapMemobaseObservability();
 
         app.MapAdminUi();
+        app.MapMemobaseMcp();
         return app;
     }
 

@@ -1,0 +1,77 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Memobase.Server.Infrastructure;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+
+namespace Memobase.Server.Mcp;
+
+/// <summary>JSON of tool arguments, results and schemas: snake_case like the REST API.</summary>
+public static class McpJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        PropertyNameCaseInsensitive = true,
+    };
+}
+
+/// <summary>
+/// The MCP server at <c>/mcp</c> (Streamable HTTP, stateless, so any replica serves any request): the user's memory as
+/// the tools of <see cref="MemoryTools"/>, for the project of the request's bearer token.
+/// </summary>
+public static class McpRegistration
+{
+    public const string Path = "/mcp";
+
+    private const string Instructions =
+        "Long-term memory of the people you talk to. Store conversations with insert_chat; an LLM on the server turns them into " +
+        "profile entries (facts) and events, automatically or when flush_buffer is called. At the start of a conversation call " +
+        "get_context and use it to personalise answers. get_profile lists facts with their ids; add_profile, update_profile and " +
+        "delete_profile edit them (delete_profile when the user asks to forget something). get_events and search_events read events.";
+
+    public static IServiceCollection AddMemobaseMcp(this IServiceCollection services)
+    {
+        services.AddHttpContextAccessor();
+        services.AddMcpServer(o =>
+            {
+                o.ServerInfo = new Implementation
+                {
+                    Name = "memobase",
+                    Title = "Memobase user memory",
+                    Version = typeof(McpRegistration).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0",
+                };
+                o.ServerInstructions = Instructions;
+            })
+            .WithHttpTransport(o => o.Stateless = true)
+            .WithTools([typeof(MemoryTools)], McpJson.Options)
+            .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
+            {
+                var result = await next(context, ct);
+                if (McpRequest.HasDefaultUser(context.Services?.GetService<IHttpContextAccessor>()?.HttpContext)) return result;
+                // Without a pinned default user every tool needs user_id: say so in the schemas the client shows the model
+                // (on a copy: the SDK reuses its tool definitions across requests).
+                var copy = JsonSerializer.Deserialize<ListToolsResult>(JsonSerializer.SerializeToElement(result, McpJsonUtilities.DefaultOptions),
+                    McpJsonUtilities.DefaultOptions)!;
+                foreach (var tool in copy.Tools) tool.InputSchema = RequireUserId(tool.InputSchema);
+                return copy;
+            }));
+        return services;
+    }
+
+    /// <summary>Maps <see cref="Path"/> for any valid bearer token (<see cref="MemobaseAuth.Project"/>); not part of the OpenAPI document.</summary>
+    public static IEndpointConventionBuilder MapMemobaseMcp(this IEndpointRouteBuilder app)
+        => app.MapMcp(Path).RequireAuthorization(MemobaseAuth.Project).ExcludeFromDescription();
+
+    private static JsonElement RequireUserId(JsonElement schema)
+    {
+        var node = JsonNode.Parse(schema.GetRawText())!.AsObject();
+        if (node["properties"] is not JsonObject properties || !properties.ContainsKey("user_id")) return schema;
+        var required = node["required"] as JsonArray ?? [];
+        if (required.Any(r => r?.GetValue<string>() == "user_id")) return schema;
+        required.Insert(0, "user_id");
+        node["required"] = required;
+        return JsonSerializer.SerializeToElement(node);
+    }
+}
