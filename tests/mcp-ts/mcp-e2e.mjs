@@ -147,6 +147,9 @@ await check('lists exactly the nine tools, each with descriptions, its required 
   const insert = tools.find((t) => t.name === 'insert_chat');
   assert.equal(insert.inputSchema.properties.messages.type, 'array');
   assert.deepEqual([...insert.inputSchema.properties.messages.items.required].sort(), ['content', 'role']);
+  assert.deepEqual(insert.inputSchema.properties.messages.items.properties.role.enum, ['user', 'assistant']);
+  assert.equal(insert.inputSchema.properties.user_id.format, 'uuid');
+  assert.equal(tools.find((t) => t.name === 'delete_profile').inputSchema.properties.profile_id.format, 'uuid');
   assert.equal(tools.find((t) => t.name === 'delete_profile').annotations.destructiveHint, true);
   assert.equal(tools.find((t) => t.name === 'get_profile').annotations.readOnlyHint, true);
 });

@@ -49,12 +49,11 @@ public static class McpRegistration
             .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, ct) =>
             {
                 var result = await next(context, ct);
-                if (McpRequest.HasDefaultUser(context.Services?.GetService<IHttpContextAccessor>()?.HttpContext)) return result;
-                // Without a pinned default user every tool needs user_id: say so in the schemas the client shows the model
-                // (on a copy: the SDK reuses its tool definitions across requests).
+                var pinned = McpRequest.HasDefaultUser(context.Services?.GetService<IHttpContextAccessor>()?.HttpContext);
+                // Edited on a copy: the SDK reuses its tool definitions across requests.
                 var copy = JsonSerializer.Deserialize<ListToolsResult>(JsonSerializer.SerializeToElement(result, McpJsonUtilities.DefaultOptions),
                     McpJsonUtilities.DefaultOptions)!;
-                foreach (var tool in copy.Tools) tool.InputSchema = RequireUserId(tool.InputSchema);
+                foreach (var tool in copy.Tools) tool.InputSchema = RefineInputSchema(tool.InputSchema, requireUserId: !pinned);
                 return copy;
             }));
         return services;
@@ -64,14 +63,26 @@ public static class McpRegistration
     public static IEndpointConventionBuilder MapMemobaseMcp(this IEndpointRouteBuilder app)
         => app.MapMcp(Path).RequireAuthorization(MemobaseAuth.Project).ExcludeFromDescription();
 
-    private static JsonElement RequireUserId(JsonElement schema)
+    /// <summary>
+    /// What the generated schemas cannot say: ids are UUIDs, a message's role is user or assistant, and (without a pinned
+    /// default user) <c>user_id</c> is required.
+    /// </summary>
+    private static JsonElement RefineInputSchema(JsonElement schema, bool requireUserId)
     {
         var node = JsonNode.Parse(schema.GetRawText())!.AsObject();
-        if (node["properties"] is not JsonObject properties || !properties.ContainsKey("user_id")) return schema;
-        var required = node["required"] as JsonArray ?? [];
-        if (required.Any(r => r?.GetValue<string>() == "user_id")) return schema;
-        required.Insert(0, "user_id");
-        node["required"] = required;
+        if (node["properties"] is not JsonObject properties) return schema;
+        foreach (var (name, property) in properties)
+        {
+            if (property is not JsonObject p) continue;
+            if (name.EndsWith("_id", StringComparison.Ordinal)) p["format"] = "uuid";
+            if (p["items"]?["properties"]?["role"] is JsonObject role) role["enum"] = new JsonArray("user", "assistant");
+        }
+        if (requireUserId && properties.ContainsKey("user_id"))
+        {
+            var required = node["required"] as JsonArray ?? [];
+            if (!required.Any(r => r?.GetValue<string>() == "user_id")) required.Insert(0, "user_id");
+            node["required"] = required;
+        }
         return JsonSerializer.SerializeToElement(node);
     }
 }

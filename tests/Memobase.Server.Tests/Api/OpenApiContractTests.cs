@@ -22,7 +22,7 @@ public sealed partial class OpenApiContractTests(MemobaseApp app) : IClassFixtur
     private const string ConversationPath = "/admin/v1/buffers/conversations/{id}";
 
     /// <summary>Routes that are documentation, not API: never in either document.</summary>
-    private static readonly string[] NonApiRoutes = ["/openapi.json", "/docs", "/metrics"];
+    private static readonly string[] NonApiRoutes = ["/openapi.json", "/docs", "/metrics", "/mcp"];
 
     private static readonly string[] Methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 

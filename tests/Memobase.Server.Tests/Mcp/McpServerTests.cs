@@ -81,6 +81,9 @@ public sealed class McpServerTests(McpServerTests.App app) : IClassFixture<McpSe
         Assert.Equal(["user_id", "query"], Required(byName["search_events"]));
         Assert.Equal(["user_id"], Required(byName["get_context"]));
         Assert.Equal("array", Property(byName["insert_chat"], "messages")["type"]!.GetValue<string>());
+        Assert.Equal(["user", "assistant"], Property(byName["insert_chat"], "messages")["items"]!["properties"]!["role"]!["enum"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Equal("uuid", Property(byName["update_profile"], "profile_id")["format"]!.GetValue<string>());
+        Assert.Equal("uuid", Property(byName["get_context"], "user_id")["format"]!.GetValue<string>());
 
         await using var pinned = await ConnectAsync(defaultUser: Guid.NewGuid());
         var pinnedTools = await pinned.ListToolsAsync();
