@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using Memobase.Server.Infrastructure;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -10,11 +11,20 @@ namespace Memobase.Server.Mcp;
 /// <summary>JSON of tool arguments, results and schemas: snake_case like the REST API.</summary>
 public static class McpJson
 {
-    public static readonly JsonSerializerOptions Options = new()
+    /// <summary>Read-only with its resolver set: several hosts in one process (tests) build their tools from it concurrently.</summary>
+    public static readonly JsonSerializerOptions Options = Create();
+
+    private static JsonSerializerOptions Create()
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        PropertyNameCaseInsensitive = true,
-    };
+        var options = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            PropertyNameCaseInsensitive = true,
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+        };
+        options.MakeReadOnly();
+        return options;
+    }
 }
 
 /// <summary>
