@@ -92,7 +92,7 @@ async function restOk(method, path, body, token) {
   return envelope.data;
 }
 
-async function eventually(fn, what, seconds = 30) {
+async function eventually(fn, what, seconds = 120) {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
     const value = await fn();

@@ -17,7 +17,14 @@ namespace Memobase.Server.Tests.Mcp;
 /// </summary>
 public sealed class McpServerTests(McpServerTests.App app) : IClassFixture<McpServerTests.App>
 {
-    public sealed class App : LlmApp;
+    public sealed class App : LlmApp
+    {
+        public override async Task InitializeAsync()
+        {
+            await base.InitializeAsync();
+            With("wait_process_timeout_seconds", "120"); // flush_buffer(wait) on a loaded machine
+        }
+    }
 
     private static readonly string[] ToolNames =
         ["add_profile", "delete_profile", "flush_buffer", "get_context", "get_events", "get_profile", "insert_chat", "search_events", "update_profile"];

@@ -19,7 +19,7 @@ public sealed class McpTypeScriptClientTests(ITestOutputHelper log) : IAsyncLife
     private const string Token = "mcp-ts-e2e-root-token";
     private const int EmbeddingDim = 256;
     private static readonly TimeSpan NpmInstallTimeout = TimeSpan.FromMinutes(3);
-    private static readonly TimeSpan NodeRunTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan NodeRunTimeout = TimeSpan.FromMinutes(5);
 
     private string _db = "";
     private FakeOpenAiServer _fake = null!;
