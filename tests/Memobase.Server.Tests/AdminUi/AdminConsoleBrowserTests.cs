@@ -44,8 +44,7 @@ public sealed class AdminConsoleBrowserTests(ITestOutputHelper log) : IAsyncLife
     {
         var total = Stopwatch.StartNew();
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install Debian's chromium package (./scripts/test does so when it is missing)");
-        var npm = NodeScripts.FindOnPath("npm") ?? throw new InvalidOperationException("npm is not on PATH (./scripts/test installs nodejs and npm)");
-        var node = NodeScripts.FindOnPath("node") ?? throw new InvalidOperationException("node is not on PATH (./scripts/test installs nodejs and npm)");
+        var (npm, node) = await NodeScripts.RequireNodeAsync("playwright-core and axe-core");
 
         await using var server = ServerProcess.Start(new Dictionary<string, string?>
         {

@@ -32,6 +32,24 @@ public static class NodeScripts
             .Select(dir => Path.Combine(dir, name))
             .FirstOrDefault(File.Exists);
 
+    /// <summary>
+    /// The <c>npm</c> and <c>node</c> executables (Node.js &gt;= 20: fetch and ESM), or a failure that says what to install
+    /// for <paramref name="packages"/>.
+    /// </summary>
+    public static async Task<(string Npm, string Node)> RequireNodeAsync(string packages)
+    {
+        var npm = FindOnPath("npm") ?? throw new InvalidOperationException(
+            $"npm is not on PATH. This test installs {packages} from npm and runs it with Node.js >= 20: install " +
+            "nodejs and npm (./scripts/test does so when they are missing).");
+        var node = FindOnPath("node") ?? throw new InvalidOperationException(
+            "node is not on PATH. Install Node.js >= 20 (./scripts/test installs nodejs and npm when they are missing).");
+        var version = await RunAsync(node, ["--version"], Directory.GetCurrentDirectory(), new Dictionary<string, string?>(), TimeSpan.FromSeconds(30));
+        var major = System.Text.RegularExpressions.Regex.Match(version.Output, @"v(\d+)\.") is { Success: true } m
+            ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        Assert.True(major >= 20, $"Node.js >= 20 is required (fetch, ESM), found '{version.Output.Trim()}' at {node}");
+        return (npm, node);
+    }
+
     /// <summary>Runs a process to completion (stdout and stderr interleaved); on timeout kills its whole tree.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(
         string fileName, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string?> environment, TimeSpan timeout)

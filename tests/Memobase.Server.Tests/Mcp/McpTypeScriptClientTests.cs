@@ -44,14 +44,7 @@ public sealed class McpTypeScriptClientTests(ITestOutputHelper log) : IAsyncLife
     public async Task The_official_TypeScript_MCP_client_calls_every_tool_and_the_REST_API_agrees()
     {
         var total = Stopwatch.StartNew();
-        var npm = NodeScripts.FindOnPath("npm") ?? throw new InvalidOperationException(
-            "npm is not on PATH. This test installs @modelcontextprotocol/sdk 1.32.2 from npm and runs it with Node.js >= 20: install " +
-            "nodejs and npm (./scripts/test does so when they are missing).");
-        var node = NodeScripts.FindOnPath("node") ?? throw new InvalidOperationException(
-            "node is not on PATH. Install Node.js >= 20 (./scripts/test installs nodejs and npm when they are missing).");
-        var nodeVersion = await NodeScripts.RunAsync(node, ["--version"], Directory.GetCurrentDirectory(), new Dictionary<string, string?>(), TimeSpan.FromSeconds(30));
-        var major = Regex.Match(nodeVersion.Output, @"v(\d+)\.") is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-        Assert.True(major >= 20, $"Node.js >= 20 is required (fetch, ESM), found '{nodeVersion.Output.Trim()}' at {node}");
+        var (npm, node) = await NodeScripts.RequireNodeAsync("@modelcontextprotocol/sdk 1.32.2");
 
         await using var server = ServerProcess.Start(new Dictionary<string, string?>
         {

@@ -45,14 +45,7 @@ public sealed partial class TypeScriptSdkTests(ITestOutputHelper log) : IAsyncLi
     public async Task The_official_TypeScript_SDK_0_0_18_drives_every_method_against_a_live_server()
     {
         var total = Stopwatch.StartNew();
-        var npm = NodeScripts.FindOnPath("npm") ?? throw new InvalidOperationException(
-            "npm is not on PATH. This test installs @memobase/memobase 0.0.18 from npm and runs it with Node.js >= 20: install " +
-            "nodejs and npm (./scripts/test does so when they are missing).");
-        var node = NodeScripts.FindOnPath("node") ?? throw new InvalidOperationException(
-            "node is not on PATH. Install Node.js >= 20 (./scripts/test installs nodejs and npm when they are missing).");
-        var nodeVersion = await NodeScripts.RunAsync(node, ["--version"], Directory.GetCurrentDirectory(), new Dictionary<string, string?>(), TimeSpan.FromSeconds(30));
-        var major = Regex.Match(nodeVersion.Output, @"v(\d+)\.") is { Success: true } m ? int.Parse(m.Groups[1].Value) : 0;
-        Assert.True(major >= 20, $"Node.js >= 20 is required (fetch, ESM), found '{nodeVersion.Output.Trim()}' at {node}");
+        var (npm, node) = await NodeScripts.RequireNodeAsync("@memobase/memobase 0.0.18");
 
         // 1. Fresh database (InitializeAsync), fake LLM + embeddings, and the server as an OS process.
         await using var server = ServerProcess.Start(new Dictionary<string, string?>
