@@ -98,6 +98,8 @@ public sealed class FlushJob
     public int? LlmMs { get; set; }
     public int? ProcessingMs { get; set; }
     public string? Result { get; set; }
+    /// <summary>W3C trace context (<c>traceparent</c>) of the request that queued the job: its spans continue that trace.</summary>
+    public string? TraceParent { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
     public DateTime? StartedAt { get; set; }
@@ -125,6 +127,8 @@ public sealed class FlushJobAttempt
     public int LlmCalls { get; set; }
     public int PromptTokens { get; set; }
     public int CompletionTokens { get; set; }
+    /// <summary>The attempt's LLM and embedding calls (jsonb list of <c>Observability.LlmCallRecord</c>); null when it made none.</summary>
+    public string? LlmCallLog { get; set; }
     public DateTime StartedAt { get; set; }
     public DateTime? FinishedAt { get; set; }
 }

@@ -23,6 +23,8 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
     private const int ProjectIdLength = 64;
     private const int EnumLength = 16;
     private const int WorkerLength = 128;
+    /// <summary>A W3C traceparent is 55 characters (version 00); room for a future version's extra fields.</summary>
+    private const int TraceParentLength = 128;
 
     public DbSet<Project> Projects => Set<Project>();
     public DbSet<User> Users => Set<User>();
@@ -130,6 +132,7 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
             e.Property(x => x.PromptTokens).HasDefaultValue(0);
             e.Property(x => x.CompletionTokens).HasDefaultValue(0);
             e.Property(x => x.Result).HasColumnType("jsonb");
+            e.Property(x => x.TraceParent).HasMaxLength(TraceParentLength);
             Timestamps(e);
             e.HasOne<User>().WithMany().HasForeignKey(x => new { x.ProjectId, x.UserId })
                 .OnDelete(DeleteBehavior.Cascade).HasConstraintName("flush_jobs_project_id_user_id_fkey");
@@ -150,6 +153,7 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
             e.Property(x => x.LlmCalls).HasDefaultValue(0);
             e.Property(x => x.PromptTokens).HasDefaultValue(0);
             e.Property(x => x.CompletionTokens).HasDefaultValue(0);
+            e.Property(x => x.LlmCallLog).HasColumnType("jsonb");
             e.HasOne<FlushJob>().WithMany().HasForeignKey(x => x.JobId)
                 .OnDelete(DeleteBehavior.Cascade).HasConstraintName("flush_job_attempts_job_id_fkey");
         });

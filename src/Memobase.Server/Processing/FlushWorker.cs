@@ -85,7 +85,8 @@ public sealed partial class FlushWorker(
     {
         var started = Stopwatch.GetTimestamp();
         using var activity = JobTelemetry.StartJob(job, claimStarted ?? DateTimeOffset.UtcNow);
-        using var scope = LlmCallContext.ForProject(job.ProjectId);
+        var calls = new LlmCallLog();
+        using var scope = LlmCallContext.ForProject(job.ProjectId, calls);
         using var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var heartbeat = HeartbeatAsync(job, leaseLost);
         var outcome = JobTelemetry.LeaseLost;
@@ -101,7 +102,7 @@ public sealed partial class FlushWorker(
             bool completed;
             using (JobTelemetry.StartStep("flush_job complete"))
             {
-                completed = await queue.CompleteAsync(job, WorkerId, run, result, deleteBlobs, ms, CancellationToken.None);
+                completed = await queue.CompleteAsync(job, WorkerId, run, result, deleteBlobs, ms, calls.Snapshot(), CancellationToken.None);
             }
             usage.RecordLlmTokens(job.ProjectId, run.Usage.PromptTokens, run.Usage.CompletionTokens);
             if (completed)
@@ -116,7 +117,7 @@ public sealed partial class FlushWorker(
             // Shutting down: hand the job back without spending an attempt.
             outcome = JobTelemetry.Released;
             await queue.FailAttemptAsync(job, WorkerId, Errno.ServiceUnavailable, "worker shut down before finishing", retryable: true,
-                LlmUsage.None, countAttempt: false, CancellationToken.None);
+                LlmUsage.None, countAttempt: false, calls.Snapshot(), CancellationToken.None);
         }
         catch (OperationCanceledException) when (leaseLost.IsCancellationRequested)
         {
@@ -126,7 +127,7 @@ public sealed partial class FlushWorker(
         {
             usage.RecordLlmTokens(job.ProjectId, ex.Usage.PromptTokens, ex.Usage.CompletionTokens);
             var status = await queue.FailAttemptAsync(job, WorkerId, ex.Errno, ex.Message, ex.Retryable, ex.Usage, countAttempt: true,
-                CancellationToken.None);
+                calls.Snapshot(), CancellationToken.None);
             outcome = JobTelemetry.OutcomeOf(status);
             JobTelemetry.Failed(activity, ex.Errno, ex.Message);
             LogAttemptFailed(logger, job.Id, job.Attempt, ex.Errno, ex.Message, status ?? "lease lost");
@@ -134,7 +135,7 @@ public sealed partial class FlushWorker(
         catch (Exception ex)
         {
             var status = await queue.FailAttemptAsync(job, WorkerId, Errno.InternalServerError, $"processing error: {ex.Message}", retryable: true,
-                LlmUsage.None, countAttempt: true, CancellationToken.None);
+                LlmUsage.None, countAttempt: true, calls.Snapshot(), CancellationToken.None);
             outcome = JobTelemetry.OutcomeOf(status);
             JobTelemetry.Failed(activity, Errno.InternalServerError, ex.GetType().Name);
             LogAttemptCrashed(logger, ex, job.Id, job.Attempt, status ?? "lease lost");

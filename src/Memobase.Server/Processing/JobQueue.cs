@@ -73,12 +73,12 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         {
             var candidate = Guid.NewGuid();
             var inserted = await ScalarAsync<Guid?>(conn, tx, """
-                INSERT INTO flush_jobs (id, project_id, user_id, blob_type, status, trigger, max_attempts)
-                SELECT $1, $2, $3, $4, 'queued', $5, $6
+                INSERT INTO flush_jobs (id, project_id, user_id, blob_type, status, trigger, max_attempts, trace_parent)
+                SELECT $1, $2, $3, $4, 'queued', $5, $6, $7
                 WHERE EXISTS (SELECT 1 FROM buffer_entries WHERE project_id = $2 AND user_id = $3 AND blob_type = $4 AND status IN ('idle', 'failed'))
                 ON CONFLICT (project_id, user_id, blob_type) WHERE status = 'queued' DO NOTHING
                 RETURNING id
-                """, ct, candidate, projectId, userId, blobType, trigger, options.CurrentValue.MaxAttempts);
+                """, ct, candidate, projectId, userId, blobType, trigger, options.CurrentValue.MaxAttempts, JobTelemetry.CurrentTraceParent());
             if (inserted is { } id)
             {
                 jobId = id;
@@ -173,14 +173,15 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                     lease_expires_at = now() + make_interval(secs => $2), started_at = coalesce(j.started_at, now()), updated_at = now()
                 FROM next WHERE j.id = next.id
                 RETURNING j.id, j.project_id, j.user_id, j.blob_type, j.attempts, j.trigger,
-                    extract(epoch FROM now() - j.run_after)::float8, extract(epoch FROM now() - j.created_at)::float8
+                    extract(epoch FROM now() - j.run_after)::float8, extract(epoch FROM now() - j.created_at)::float8, j.trace_parent
                 """, owner, options.CurrentValue.LeaseSeconds))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
                 if (await reader.ReadAsync(ct))
                 {
                     job = new ClaimedJob(reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5),
-                        TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(6))), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(7))));
+                        TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(6))), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(7))),
+                        reader.IsDBNull(8) ? null : reader.GetString(8));
                 }
             }
             if (job is null) return null;
@@ -248,7 +249,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     /// </summary>
     /// <returns>False when the lease was lost: nothing was written.</returns>
     public async Task<bool> CompleteAsync(ClaimedJob job, string owner, PipelineResult run, FlushResult result, bool deleteBlobs,
-        int processingMs, CancellationToken ct)
+        int processingMs, IReadOnlyList<LlmCallRecord> calls, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -316,9 +317,10 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             """, job.Id, JsonSerializer.Serialize(result, Json.Storage), run.TruncatedCount, run.Usage.Calls, run.Usage.PromptTokens,
             run.Usage.CompletionTokens, run.Usage.ElapsedMs, processingMs));
         batch.BatchCommands.Add(BatchCommand("""
-            UPDATE flush_job_attempts SET outcome = 'done', finished_at = now(), llm_calls = $3, prompt_tokens = $4, completion_tokens = $5
+            UPDATE flush_job_attempts SET outcome = 'done', finished_at = now(), llm_calls = $3, prompt_tokens = $4, completion_tokens = $5,
+                llm_call_log = $6::jsonb
             WHERE job_id = $1 AND attempt = $2
-            """, job.Id, job.Attempt, run.Usage.Calls, run.Usage.PromptTokens, run.Usage.CompletionTokens));
+            """, job.Id, job.Attempt, run.Usage.Calls, run.Usage.PromptTokens, run.Usage.CompletionTokens, CallLogJson(calls)));
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return true;
@@ -331,7 +333,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     /// </summary>
     /// <returns>The job's new status, or null when this worker no longer held the lease.</returns>
     public async Task<string?> FailAttemptAsync(ClaimedJob job, string owner, int errno, string error, bool retryable, LlmUsage usage,
-        bool countAttempt, CancellationToken ct)
+        bool countAttempt, IReadOnlyList<LlmCallRecord> calls, CancellationToken ct)
     {
         for (var round = 0; ; round++)
         {
@@ -347,7 +349,8 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                     await tx.RollbackAsync(ct);
                     return null;
                 }
-                var status = await EndAttemptAsync(conn, tx, job.Id, job.Attempt, errno, error, retryable, usage, countAttempt ? "failed" : "released", countAttempt, ct);
+                var status = await EndAttemptAsync(conn, tx, job.Id, job.Attempt, errno, error, retryable, usage, countAttempt ? "failed" : "released", countAttempt,
+                    CallLogJson(calls), ct);
                 await tx.CommitAsync(ct);
                 return status;
             }
@@ -384,7 +387,8 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                     return reaped;
                 }
                 var status = await EndAttemptAsync(conn, tx, e.Id, e.Attempt, Errno.InternalServerError,
-                    $"lease expired: worker {e.Owner} stopped renewing it (crashed or hung)", retryable: true, LlmUsage.None, "expired", countAttempt: true, ct);
+                    $"lease expired: worker {e.Owner} stopped renewing it (crashed or hung)", retryable: true, LlmUsage.None, "expired", countAttempt: true,
+                    null, ct);
                 await tx.CommitAsync(ct);
                 MemobaseTelemetry.LeaseReclaims.Add(1);
                 LogReaped(logger, e.Id, e.Owner, status);
@@ -398,7 +402,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     }
 
     private async Task<string> EndAttemptAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, int attempt, int errno, string error,
-        bool retryable, LlmUsage usage, string outcome, bool countAttempt, CancellationToken ct)
+        bool retryable, LlmUsage usage, string outcome, bool countAttempt, string? callLogJson, CancellationToken ct)
     {
         var o = options.CurrentValue;
         error = StoredText.Sanitize(error);
@@ -431,11 +435,15 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             status = JobStatus.Failed;
         }
         await ExecuteAsync(conn, tx, """
-            UPDATE flush_job_attempts SET outcome = $3, error = $4, finished_at = now(), llm_calls = $5, prompt_tokens = $6, completion_tokens = $7
+            UPDATE flush_job_attempts SET outcome = $3, error = $4, finished_at = now(), llm_calls = $5, prompt_tokens = $6, completion_tokens = $7,
+                llm_call_log = $8::jsonb
             WHERE job_id = $1 AND attempt = $2
-            """, ct, jobId, attempt, outcome, error, usage.Calls, usage.PromptTokens, usage.CompletionTokens);
+            """, ct, jobId, attempt, outcome, error, usage.Calls, usage.PromptTokens, usage.CompletionTokens, callLogJson);
         return status;
     }
+
+    /// <summary>The attempt's LLM and embedding calls as stored in <c>flush_job_attempts.llm_call_log</c> (null: none).</summary>
+    private static string? CallLogJson(IReadOnlyList<LlmCallRecord> calls) => calls.Count == 0 ? null : JsonSerializer.Serialize(calls, Json.Storage);
 
     /// <summary>Folds the buffer's queued job (if any) into <paramref name="jobId"/>, which is about to become queued itself.</summary>
     private static async Task MergeQueuedIntoAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, CancellationToken ct)

@@ -9,8 +9,9 @@ public sealed record JobSummary(
     Guid Id, string ProjectId, Guid UserId, string BlobType, string Status, string Trigger, int Attempts, int MaxAttempts,
     int EntryCount, string? LastError, int? LastErrno, Guid? MergedInto, DateTime CreatedAt, DateTime? StartedAt, DateTime? FinishedAt);
 
+/// <param name="Calls">Each LLM and embedding call of the attempt: kind, stage, model, input/output tokens, duration_ms, outcome, started_at.</param>
 public sealed record JobAttemptView(int Attempt, string Worker, string Outcome, string? Error, int LlmCalls, int PromptTokens, int CompletionTokens,
-    DateTime StartedAt, DateTime? FinishedAt);
+    DateTime StartedAt, DateTime? FinishedAt, JsonElement? Calls);
 
 public sealed record JobDetail(
     JobSummary Job, int TruncatedCount, int LlmCalls, int PromptTokens, int CompletionTokens, int? LlmMs, int? ProcessingMs,
@@ -101,7 +102,7 @@ public sealed class JobReader(NpgsqlDataSource db)
         }
         var attempts = new List<JobAttemptView>();
         await using (var cmd = new NpgsqlCommand("""
-            SELECT attempt, worker, outcome, error, llm_calls, prompt_tokens, completion_tokens, started_at, finished_at
+            SELECT attempt, worker, outcome, error, llm_calls, prompt_tokens, completion_tokens, started_at, finished_at, llm_call_log::text
             FROM flush_job_attempts WHERE job_id = $1 ORDER BY attempt
             """, conn))
         {
@@ -110,7 +111,8 @@ public sealed class JobReader(NpgsqlDataSource db)
             while (await r.ReadAsync(ct))
             {
                 attempts.Add(new JobAttemptView(r.GetInt32(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
-                    r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetDateTime(7), r.IsDBNull(8) ? null : r.GetDateTime(8)));
+                    r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetDateTime(7), r.IsDBNull(8) ? null : r.GetDateTime(8),
+                    Json.Raw(r.IsDBNull(9) ? "[]" : r.GetString(9))));
             }
         }
         return detail with { EntriesByStatus = entries, Attempts = attempts };

@@ -37,11 +37,41 @@ public sealed class OperationsTests(LlmApp app) : IClassFixture<LlmApp>
             Assert.Equal("failed", await app.ScalarAsync<string>("SELECT status FROM flush_jobs WHERE user_id = $1", user));
             Assert.Equal(502, await app.ScalarAsync<int>("SELECT last_errno FROM flush_jobs WHERE user_id = $1", user));
             Assert.Equal("failed", await app.ScalarAsync<string>("SELECT status FROM buffer_entries WHERE user_id = $1", user));
+
+            var job = await app.ScalarAsync<Guid>("SELECT id FROM flush_jobs WHERE user_id = $1", user);
+            var call = (await _client.GetAsync($"/admin/v1/jobs/{job}").Ok())!["attempts"]!.AsArray().Single()!["calls"]!.AsArray().Single()!;
+            Assert.Equal("entry_summary", call["stage"]!.GetValue<string>());
+            Assert.Equal($"http_{status}", call["outcome"]!.GetValue<string>());
         }
         finally
         {
             app.Fake.ChatHandler = null;
         }
+    }
+
+    [Fact]
+    public async Task The_job_view_lists_each_llm_call_with_stage_model_tokens_and_duration()
+    {
+        var user = await UserWithChatAsync("calls-user: I am Gus and I love tennis");
+        await _client.PostAsync($"/api/v1/users/buffer/{user}/chat?wait_process=true", null).Ok();
+        var job = await app.ScalarAsync<Guid>("SELECT id FROM flush_jobs WHERE user_id = $1", user);
+
+        var detail = await _client.GetAsync($"/admin/v1/jobs/{job}").Ok();
+        var attempt = detail!["attempts"]!.AsArray().Single()!;
+        var calls = attempt["calls"]!.AsArray().Select(c => c!).ToList();
+        Assert.Equal(["entry_summary", "extract", "merge"], calls.Select(c => c["stage"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.Equal("entry_summary", calls[0]["stage"]!.GetValue<string>()); // in start order
+        Assert.All(calls, c =>
+        {
+            Assert.Equal("chat", c["kind"]!.GetValue<string>());
+            Assert.Equal("gpt-4o-mini", c["model"]!.GetValue<string>());
+            Assert.Equal("ok", c["outcome"]!.GetValue<string>());
+            Assert.True(c["input_tokens"]!.GetValue<int>() > 0);
+            Assert.True(c["output_tokens"]!.GetValue<int>() > 0);
+            Assert.True(c["duration_ms"]!.GetValue<int>() >= 0);
+        });
+        Assert.Equal(attempt["prompt_tokens"]!.GetValue<int>(), calls.Sum(c => c["input_tokens"]!.GetValue<int>()));
+        Assert.Equal(attempt["completion_tokens"]!.GetValue<int>(), calls.Sum(c => c["output_tokens"]!.GetValue<int>()));
     }
 
     [Fact]

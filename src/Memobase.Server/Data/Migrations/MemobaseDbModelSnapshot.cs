@@ -288,6 +288,11 @@ namespace Memobase.Server.Data.Migrations
                         .HasColumnType("character varying(16)")
                         .HasColumnName("status");
 
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("trace_parent");
+
                     b.Property<string>("Trigger")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -367,6 +372,10 @@ namespace Memobase.Server.Data.Migrations
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
+
+                    b.Property<string>("LlmCallLog")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("llm_call_log");
 
                     b.Property<int>("LlmCalls")
                         .ValueGeneratedOnAdd()
