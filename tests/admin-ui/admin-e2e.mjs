@@ -140,6 +140,11 @@ try {
   }
   check(status === 'done', `after Retry the job is done (last seen: ${status})`);
   check(await page.getByRole('button', { name: 'Retry' }).count() === 0, 'a done job has no Retry button');
+  const callTables = page.locator('table.llm-calls');
+  check(await callTables.count() >= 1, 'the job page lists the LLM calls of its attempts');
+  const doneCalls = await callTables.last().textContent();
+  check(doneCalls.includes('chat') && doneCalls.includes('ok') && /\d+ ms/.test(doneCalls),
+    'the done attempt shows its chat calls with outcome ok and their durations');
   await inspect(page, 'job');
 
   // 4. Invalid YAML in a project's config: the error is shown next to the text and the stored config is unchanged.

@@ -8,7 +8,9 @@ namespace Memobase.Server.Infrastructure;
 /// <summary>
 /// Turns every exception a request throws into a response without internals: database unavailable → HTTP 503 with
 /// errno 503 and <c>Retry-After</c>; a malformed request the framework rejects (body too large, unreadable body) → its
-/// HTTP status with the envelope; anything else → HTTP 200 with errno 500 and the request id (upstream's convention),
+/// HTTP status with the envelope; a value PostgreSQL refuses to store (SQLSTATE class 22, "data exception": out of
+/// range, invalid text, untranslatable character) that got past validation → HTTP 422 naming the request part, so
+/// input never yields errno 500; anything else → HTTP 200 with errno 500 and the request id (upstream's convention),
 /// the exception itself only in the log under that id.
 /// </summary>
 public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
@@ -32,6 +34,16 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
             httpContext.Response.Headers.RetryAfter = "1";
             await ErrorResponses.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable,
                 $"{DatabaseUnavailableMessage} (request id {requestId})");
+            return true;
+        }
+        if (IsDataException(exception, out var sqlState))
+        {
+            LogDataException(logger, exception, request.Method, request.Path, sqlState, requestId);
+            object part = request.ContentLength > 0 || request.Headers.ContentType.Count > 0 ? "body" : "query";
+            await Validation.Problem([part],
+                    $"A value in the request cannot be stored: it is out of range or not valid for its field (request id {requestId})",
+                    "value_error")
+                .ExecuteAsync(httpContext);
             return true;
         }
         LogUnhandled(logger, exception, request.Method, request.Path, requestId);
@@ -65,6 +77,24 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
         }
         return false;
     }
+
+    /// <summary>PostgreSQL rejected a value (SQLSTATE class 22) — the request carried it, so it is the client's to fix.</summary>
+    public static bool IsDataException(Exception exception, out string sqlState)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException pg && pg.SqlState.StartsWith("22", StringComparison.Ordinal))
+            {
+                sqlState = pg.SqlState;
+                return true;
+            }
+        }
+        sqlState = "";
+        return false;
+    }
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Database refused a value for {Method} {Path} (SQLSTATE {SqlState}, request {RequestId})")]
+    private static partial void LogDataException(ILogger logger, Exception ex, string method, PathString path, string sqlState, string requestId);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled exception for {Method} {Path} (request {RequestId})")]
     private static partial void LogUnhandled(ILogger logger, Exception ex, string method, PathString path, string requestId);

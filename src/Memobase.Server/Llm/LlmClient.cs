@@ -169,12 +169,12 @@ public sealed partial class LlmClient
             {
                 text = content.ValueKind switch
                 {
-                    JsonValueKind.String => content.GetString() ?? "",
+                    JsonValueKind.String => ProviderJson.GetString(content),
                     JsonValueKind.Null => "",
                     // content parts: [{type: "text", text: "..."}]
                     JsonValueKind.Array => string.Concat(content.EnumerateArray()
                         .Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
-                        .Select(p => p.GetProperty("text").GetString())),
+                        .Select(p => ProviderJson.GetString(p.GetProperty("text")))),
                     _ => throw new LlmException("LLM returned an unexpected response: message content is not text"),
                 };
             }

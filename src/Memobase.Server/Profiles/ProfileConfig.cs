@@ -378,10 +378,10 @@ internal static partial class ConfigTree
         return v;
     }
 
-    [GeneratedRegex(@"^[-+]?(0|[1-9][0-9_]*)$")]
+    [GeneratedRegex(@"^[-+]?(0|[1-9][0-9_]*)\z")]
     private static partial Regex IntPattern();
 
-    [GeneratedRegex(@"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?$")]
+    [GeneratedRegex(@"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?\z")]
     private static partial Regex FloatPattern();
 
     internal static string Describe(object? value) => value switch

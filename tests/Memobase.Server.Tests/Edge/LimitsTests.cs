@@ -26,4 +26,14 @@ public sealed class LimitsTests(MemobaseApp app) : IClassFixture<MemobaseApp>
         var message = await app.Client().PostJson("/api/v1/project/profile_config", body).Fails(400);
         Assert.Contains("more than 100000 nodes", message);
     }
+
+    [Theory]
+    [InlineData("/api/v1/users", """{"data": {"n": 1e200000}}""")]
+    [InlineData("/api/v1/users", """{"data": {"n": -1e-200000}}""")]
+    public async Task A_number_beyond_what_postgresql_can_store_is_a_422_not_errno_500(string url, string body)
+    {
+        var detail = await app.Client().PostJson(url, body).Invalid("body");
+        Assert.Contains("cannot be stored", detail.ToJsonString());
+        await app.Client().CreateUserAsync();
+    }
 }

@@ -30,6 +30,31 @@ public sealed class LlmOutputSanitizingTests(LlmApp app) : IClassFixture<LlmApp>
     }
 
     [Fact]
+    public async Task An_llm_reply_with_an_escaped_lone_surrogate_is_stored_with_a_replacement_character_and_the_job_succeeds()
+    {
+        const string marker = "lone-surrogate-reply-user";
+        // Raw JSON: a serializer would refuse to write the lone surrogate, a provider's may not.
+        const string body = """{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"- lone-surrogate-reply-user said \ud800 and \udc00\ud83d\ude00"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}""";
+        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) && r.Stage == PromptStages.EntrySummary
+            ? FakeReply.MalformedJson(body)
+            : FakeReply.Default;
+        try
+        {
+            var client = app.Client();
+            var user = await client.CreateUserAsync();
+            await client.PostJson($"/api/v1/blobs/insert/{user}", Http.ChatBlob(("user", marker))).Ok();
+            var data = await client.PostAsync($"/api/v1/users/buffer/{user}/chat?wait_process=true", null).Ok();
+            Assert.NotNull(data!.AsArray().Single()!["event_id"]);
+            Assert.Equal("- lone-surrogate-reply-user said \uFFFD and \uFFFD\ud83d\ude00", await app.ScalarAsync<string>(
+                "SELECT event_data ->> 'event_tip' FROM user_events WHERE user_id = $1", user));
+        }
+        finally
+        {
+            app.Fake.ChatHandler = null;
+        }
+    }
+
+    [Fact]
     public void Stored_text_keeps_what_postgresql_can_store_and_nothing_else()
     {
         (string Input, string Expected)[] cases =

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using Memobase.Server.Infrastructure;
+using Memobase.Server.Observability;
 using Memobase.Server.Processing;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -12,6 +15,10 @@ public sealed class JobDetailModel(JobReader jobs, JobQueue queue, FlushSignal s
     public JobDetail? Detail { get; private set; }
     public IReadOnlyList<JobEntry> Entries { get; private set; } = [];
     public string? Message { get; private set; }
+
+    /// <summary>Each attempt's LLM and embedding calls, in the order they started (empty: none recorded).</summary>
+    public static IReadOnlyList<LlmCallRecord> CallsOf(JobAttemptView attempt)
+        => attempt.Calls is { ValueKind: JsonValueKind.Array } calls ? calls.Deserialize<List<LlmCallRecord>>(Json.Storage) ?? [] : [];
     public bool MessageIsError { get; private set; }
 
     public Task<PageResult> OnGetAsync([FromQuery] bool retried, CancellationToken ct)
