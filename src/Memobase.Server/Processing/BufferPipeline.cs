@@ -183,7 +183,7 @@ public sealed partial class BufferPipeline(
             var slot = settings.FindSlot(fact.Topic, fact.SubTopic);
             if (!settings.ValidateMode && slot?.ValidateValue != true && existing is null)
             {
-                adds.Add(new SlotContent(fact.Topic, fact.SubTopic, fact.Memo));
+                adds.Add(new SlotContent(fact.Topic, fact.SubTopic, MemoItems.Distinct(fact.Memo)));
                 continue;
             }
             pending.Add((new MergeItem(pending.Count + 1, fact.Memo, existing?.Content ?? "", fact.Topic, fact.SubTopic,
@@ -197,6 +197,7 @@ public sealed partial class BufferPipeline(
             if (!decisions.TryGetValue(item.MemoId, out var decision))
             {
                 LogNoMergeDecision(logger, run.Input.ProjectId, run.Input.UserId, fact.Topic, fact.SubTopic);
+                RepairRepeats(existing, updates);
                 continue;
             }
             switch (decision.Action)
@@ -205,20 +206,36 @@ public sealed partial class BufferPipeline(
                 case MergeAction.Update when decision.Memo.Length == 0:
                 case MergeAction.Abort:
                     LogMergeAborted(logger, run.Input.ProjectId, run.Input.UserId, fact.Topic, fact.SubTopic);
+                    RepairRepeats(existing, updates);
                     break;
                 case MergeAction.Update when existing is null:
-                    adds.Add(new SlotContent(fact.Topic, fact.SubTopic, decision.Memo));
+                    adds.Add(new SlotContent(fact.Topic, fact.SubTopic, MemoItems.Distinct(decision.Memo)));
                     break;
                 case MergeAction.Update:
-                    updates.Add(new UpdateItem(existing!.Id, decision.Memo, WithUpdateHit(existing)));
+                    var rewritten = MemoItems.Distinct(decision.Memo);
+                    if (MemoItems.SameItems(rewritten, existing!.Content))
+                    {
+                        // Nothing new: the memo is already in the slot.
+                        LogAlreadyInSlot(logger, run.Input.ProjectId, run.Input.UserId, fact.Topic, fact.SubTopic);
+                        RepairRepeats(existing, updates);
+                        break;
+                    }
+                    updates.Add(new UpdateItem(existing.Id, rewritten, WithUpdateHit(existing)));
                     updateDelta.Add(new SlotContent(fact.Topic, fact.SubTopic, fact.Memo));
                     break;
                 case MergeAction.Append when existing is null:
-                    adds.Add(new SlotContent(fact.Topic, fact.SubTopic, fact.Memo));
+                    adds.Add(new SlotContent(fact.Topic, fact.SubTopic, MemoItems.Distinct(fact.Memo)));
                     break;
                 case MergeAction.Append:
-                    updates.Add(new UpdateItem(existing!.Id, existing.Content + ";" + fact.Memo, WithUpdateHit(existing)));
-                    updateDelta.Add(new SlotContent(fact.Topic, fact.SubTopic, fact.Memo));
+                    var (appended, added) = MemoItems.Append(existing!.Content, fact.Memo);
+                    if (added.Length == 0)
+                    {
+                        LogAlreadyInSlot(logger, run.Input.ProjectId, run.Input.UserId, fact.Topic, fact.SubTopic);
+                        RepairRepeats(existing, updates);
+                        break;
+                    }
+                    updates.Add(new UpdateItem(existing.Id, appended!, WithUpdateHit(existing)));
+                    updateDelta.Add(new SlotContent(fact.Topic, fact.SubTopic, added));
                     break;
             }
         }
@@ -231,8 +248,19 @@ public sealed partial class BufferPipeline(
         return new ProfileOutcome(adds, updates, deletes, delta);
     }
 
+    /// <summary>A slot that holds a memo more than once is rewritten without the repeats (attributes as they are).</summary>
+    private static void RepairRepeats(ExistingProfile? existing, List<UpdateItem> updates)
+    {
+        if (existing is null) return;
+        var distinct = MemoItems.Distinct(existing.Content);
+        if (ReferenceEquals(distinct, existing.Content)) return;
+        updates.Add(new UpdateItem(existing.Id, distinct, Attributes(existing, hit: false)));
+    }
+
     /// <summary>upstream's <c>update_hits</c>: existing attributes with the counter incremented (1 when absent).</summary>
-    private static string WithUpdateHit(ExistingProfile profile)
+    private static string WithUpdateHit(ExistingProfile profile) => Attributes(profile, hit: true);
+
+    private static string Attributes(ExistingProfile profile, bool hit)
     {
         JsonObject attributes;
         try
@@ -245,8 +273,11 @@ public sealed partial class BufferPipeline(
         }
         if (!attributes.ContainsKey("topic")) attributes["topic"] = profile.Topic;
         if (!attributes.ContainsKey("sub_topic")) attributes["sub_topic"] = profile.SubTopic;
-        var hits = attributes["update_hits"] is JsonValue v && v.TryGetValue<long>(out var n) ? n : (long?)null;
-        attributes["update_hits"] = hits is { } h ? h + 1 : 1;
+        if (hit)
+        {
+            var hits = attributes["update_hits"] is JsonValue v && v.TryGetValue<long>(out var n) ? n : (long?)null;
+            attributes["update_hits"] = hits is { } h ? h + 1 : 1;
+        }
         return attributes.ToJsonString(EventJson);
     }
 
@@ -283,7 +314,7 @@ public sealed partial class BufferPipeline(
         {
             if (first.TryGetValue((add.Topic, add.SubTopic), out var kept))
             {
-                kept.Content += "; " + add.Content;
+                kept.Content = MemoItems.Append(kept.Content, add.Content).Content ?? kept.Content;
                 continue;
             }
             first[(add.Topic, add.SubTopic)] = add;
@@ -492,6 +523,9 @@ public sealed partial class BufferPipeline(
 
     [LoggerMessage(EventId = 4206, Level = LogLevel.Debug, Message = "Merge aborted {Topic}/{SubTopic} of user {UserId} (project {ProjectId})")]
     private static partial void LogMergeAborted(ILogger logger, string projectId, Guid userId, string topic, string subTopic);
+
+    [LoggerMessage(EventId = 4209, Level = LogLevel.Debug, Message = "Memo for {Topic}/{SubTopic} of user {UserId} (project {ProjectId}) is already in the slot; not added again")]
+    private static partial void LogAlreadyInSlot(ILogger logger, string projectId, Guid userId, string topic, string subTopic);
 
     [LoggerMessage(EventId = 4207, Level = LogLevel.Error, Message = "Organizing profiles of user {UserId} (project {ProjectId}) failed for topic(s) {Topics}; profiles left as they are")]
     private static partial void LogOrganizeFailed(ILogger logger, string projectId, Guid userId, string topics);
