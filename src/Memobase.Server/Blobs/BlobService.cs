@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Memobase.Server.Buffers;
+using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Projects;
 
@@ -12,7 +13,7 @@ namespace Memobase.Server.Blobs;
 public sealed class BlobService(BufferService buffers, BillingService billing)
 {
     public async Task<InsertOutcome> InsertAsync(Caller caller, Guid userId, string blobType, JsonElement blobData, string? fieldsJson,
-        DateTimeOffset createdAt, bool waitProcess, CancellationToken ct)
+        DateTimeOffset createdAt, bool waitProcess, RequestTransaction? shared, CancellationToken ct)
     {
         if (await billing.CheckQuotaAsync(caller.ProjectId, ct) is { } quota) return Failed(quota);
 
@@ -20,7 +21,7 @@ public sealed class BlobService(BufferService buffers, BillingService billing)
         if (parseError is not null) return Failed(new Failure(Errno.BadRequest, $"Unable to parse blob: {parseError}"));
         if (content is null) return Failed(new Failure(Errno.InternalServerError, $"Error inserting blob: blob type {blobType} is not supported yet"));
 
-        return await buffers.InsertAsync(caller, userId, blobType, content, fieldsJson, createdAt, waitProcess, ct);
+        return await buffers.InsertAsync(caller, userId, blobType, content, fieldsJson, createdAt, waitProcess, shared, ct);
     }
 
     private static InsertOutcome Failed(Failure failure) => new(Guid.Empty, [], failure);

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
+using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Processing;
 using Memobase.Server.Users;
@@ -35,7 +36,12 @@ public static class BlobsApi
                              "exceed max_chat_blob_buffer_token_size the buffer is flushed (synchronously with wait_process=true).")
             .Accepts<BlobInsertRequest>("application/json")
             .WithBodyLimit(InsertBodyBytes)
-            .ProducesValidationProblem422();
+            .ProducesValidationProblem422()
+            .WithIdempotency((data, results) =>
+            {
+                data!["chat_results"] = results;
+                return data;
+            });
         group.MapGet("/blobs/{user_id}/{blob_id}", GetBlob)
             .WithName("get_blob_api_v1_blobs__user_id___blob_id__get")
             .WithSummary("Get Blob")
@@ -55,7 +61,7 @@ public static class BlobsApi
     }
 
     public static async Task<Results<Ok<ApiResponse<BlobInsertData>>, UnprocessableEntity<HttpValidationError>>> InsertBlob(
-        Guid user_id, JsonElement body, Caller caller, Flag? wait_process, BlobService blobs, HttpResponse response, CancellationToken ct)
+        Guid user_id, JsonElement body, Caller caller, Flag? wait_process, BlobService blobs, RequestTransaction shared, HttpResponse response, CancellationToken ct)
     {
         var errors = new List<ValidationError>();
         if (body.ValueKind != JsonValueKind.Object)
@@ -94,7 +100,7 @@ public static class BlobsApi
         if (errors.Count > 0) return Validation.Problem(errors);
 
         var outcome = await blobs.InsertAsync(caller, user_id, blobType!, data, fields?.GetRawText(),
-            createdAt ?? DateTimeOffset.UtcNow, wait_process?.Value ?? false, ct);
+            createdAt ?? DateTimeOffset.UtcNow, wait_process?.Value ?? false, shared, ct);
         if (outcome.JobId is { } jobId) response.Headers[FlushOutcome.JobIdHeader] = jobId.ToString();
         return outcome.Failure is { } failure
             ? Api.Fail<BlobInsertData>(failure)

@@ -1,4 +1,5 @@
 using Memobase.Server.Blobs;
+using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Processing;
 using Memobase.Server.Projects;
@@ -20,19 +21,20 @@ public sealed record InsertOutcome(Guid BlobId, IReadOnlyList<FlushResult> ChatR
 
 /// <summary>
 /// Blob insert (blob row + idle buffer entry in one round trip) and the automatic flush when the user's idle tokens of
-/// that type pass <see cref="BufferOptions.MaxChatBlobBufferTokenSize"/>.
+/// that type pass <see cref="BufferOptions.MaxChatBlobBufferTokenSize"/>. Given a <see cref="RequestTransaction"/>, both
+/// are written in it, and a flush to wait for is left to its owner (<see cref="RequestTransaction.WaitAfterCommit"/>).
 /// </summary>
 public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOptions> options, FlushCoordinator flushes, UsageRecorder usage)
 {
     public async Task<InsertOutcome> InsertAsync(Caller caller, Guid userId, string blobType, BlobContent content, string? fieldsJson,
-        DateTimeOffset createdAt, bool waitProcess, CancellationToken ct)
+        DateTimeOffset createdAt, bool waitProcess, RequestTransaction? shared, CancellationToken ct)
     {
         var o = options.CurrentValue;
         var tokens = O200kTokenizer.Instance.CountTokens(content.Render(createdAt, o.TimeZone));
         var blobId = Guid.NewGuid();
         usage.RecordInsertRequest(caller.ProjectId);
 
-        await using var cmd = db.CreateCommand(BufferSql.InsertBlob);
+        await using var cmd = db.CreateCommand(BufferSql.InsertBlob, shared);
         cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = blobId });
@@ -57,7 +59,7 @@ public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOpt
             return new InsertOutcome(blobId, [], null);
         }
 
-        var flush = await flushes.FlushAsync(caller.ProjectId, userId, blobType, FlushTrigger.Auto, waitProcess, ct);
+        var flush = await flushes.FlushAsync(caller.ProjectId, userId, blobType, FlushTrigger.Auto, waitProcess, shared, ct);
         return flush.Failure is { } failure
             ? new InsertOutcome(blobId, [], failure, flush.JobId)
             : new InsertOutcome(blobId, flush.Results ?? [], null, flush.JobId);

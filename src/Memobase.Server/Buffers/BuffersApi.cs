@@ -1,5 +1,6 @@
 using Memobase.Server.Blobs;
 using Memobase.Server.Data;
+using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Processing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -26,7 +27,8 @@ public static class BuffersApi
             .WithDescription("Flush unprocessed blobs into memory. data is [] when nothing is idle, null when processing was " +
                              "scheduled, and one result when wait_process=true. The X-Memobase-Job-Id response header names the " +
                              "flush job that has the buffer's entries (see GET /admin/v1/jobs/{job_id}).")
-            .ProducesValidationProblem422();
+            .ProducesValidationProblem422()
+            .WithIdempotency((_, results) => results);
         return group;
     }
 
@@ -52,9 +54,10 @@ public static class BuffersApi
     }
 
     public static async Task<Ok<ApiResponse<IReadOnlyList<FlushResult>>>> FlushBuffer(
-        Guid user_id, string buffer_type, Caller caller, FlushCoordinator flushes, HttpResponse response, CancellationToken ct, Flag? wait_process = null)
+        Guid user_id, string buffer_type, Caller caller, FlushCoordinator flushes, RequestTransaction shared, HttpResponse response, CancellationToken ct,
+        Flag? wait_process = null)
     {
-        var outcome = await flushes.FlushAsync(caller.ProjectId, user_id, buffer_type, FlushTrigger.Flush, wait_process?.Value ?? false, ct);
+        var outcome = await flushes.FlushAsync(caller.ProjectId, user_id, buffer_type, FlushTrigger.Flush, wait_process?.Value ?? false, shared, ct);
         if (outcome.JobId is { } jobId) response.Headers[FlushOutcome.JobIdHeader] = jobId.ToString();
         return outcome.Failure is { } failure
             ? Api.Fail<IReadOnlyList<FlushResult>>(failure)

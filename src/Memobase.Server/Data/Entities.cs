@@ -180,3 +180,28 @@ public sealed class UsageDaily
     public long TotalInputToken { get; set; }
     public long TotalOutputToken { get; set; }
 }
+
+/// <summary>A request made with an <c>Idempotency-Key</c> header (Idempotency/): its response, replayed to retries.</summary>
+public sealed class IdempotencyKey
+{
+    public required string ProjectId { get; set; }
+    public required string Key { get; set; }
+    /// <summary>SHA-256 (hex) of the method, the path with its query string, and the body.</summary>
+    public required string RequestHash { get; set; }
+    /// <summary><see cref="IdempotencyKeyStatus"/>.</summary>
+    public required string Status { get; set; }
+    public int ResponseStatus { get; set; }
+    /// <summary>The response body (the envelope) as sent; while awaiting a flush, the response before the flush's outcome.</summary>
+    public required string ResponseBody { get; set; }
+    /// <summary>The <c>X-Memobase-Job-Id</c> of the response; with status awaiting_flush, the job whose outcome completes it.</summary>
+    public Guid? JobId { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime ExpiresAt { get; set; }
+}
+
+public static class IdempotencyKeyStatus
+{
+    public const string Completed = "completed";
+    /// <summary>The write committed; the response waits for the outcome of the flush job (wait_process=true).</summary>
+    public const string AwaitingFlush = "awaiting_flush";
+}

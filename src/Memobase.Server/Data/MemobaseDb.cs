@@ -23,6 +23,9 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
     private const int ProjectIdLength = 64;
     private const int EnumLength = 16;
     private const int WorkerLength = 128;
+
+    /// <summary>Longest Idempotency-Key header value.</summary>
+    public const int IdempotencyKeyLength = 255;
     /// <summary>A W3C traceparent is 55 characters (version 00); room for a future version's extra fields.</summary>
     private const int TraceParentLength = 128;
 
@@ -208,6 +211,20 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
             e.Property(x => x.TotalOutputToken).HasDefaultValue(0L);
             e.HasOne<Project>().WithMany().HasForeignKey(x => x.ProjectId)
                 .OnDelete(DeleteBehavior.Cascade).HasConstraintName("usage_daily_project_id_fkey");
+        });
+
+        modelBuilder.Entity<IdempotencyKey>(e =>
+        {
+            e.HasKey(x => new { x.ProjectId, x.Key }).HasName("idempotency_keys_pkey");
+            e.ToTable("idempotency_keys", t => t.HasCheckConstraint("ck_idempotency_keys_status", "status IN ('completed', 'awaiting_flush')"));
+            e.Property(x => x.ProjectId).HasMaxLength(ProjectIdLength);
+            e.Property(x => x.Key).HasMaxLength(IdempotencyKeyLength);
+            e.Property(x => x.RequestHash).HasMaxLength(64);
+            e.Property(x => x.Status).HasMaxLength(EnumLength);
+            e.Property(x => x.CreatedAt).HasDefaultValueSql(Now);
+            e.HasOne<Project>().WithMany().HasForeignKey(x => x.ProjectId)
+                .OnDelete(DeleteBehavior.Cascade).HasConstraintName("idempotency_keys_project_id_fkey");
+            e.HasIndex(x => x.ExpiresAt, "ix_idempotency_keys_expires").HasDatabaseName("ix_idempotency_keys_expires");
         });
     }
 

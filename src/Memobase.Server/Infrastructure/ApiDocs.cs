@@ -43,6 +43,7 @@ public static class ApiDocs
         [typeof(ApiResponse<ProfilesData>)] = "UserProfileResponse",
         [typeof(ProfilesData)] = "UserProfilesData",
         [typeof(ProfileDeltaRequest)] = "ProfileDelta",
+        [typeof(ProfileImportRequest)] = "UserContextImport",
         [typeof(ApiResponse<UserEventsData>)] = "UserEventsDataResponse",
         [typeof(ApiResponse<UserEventGistsData>)] = "UserEventGistsDataResponse",
         [typeof(ApiResponse<ContextData>)] = "UserContextDataResponse",

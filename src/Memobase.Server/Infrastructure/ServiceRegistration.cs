@@ -3,6 +3,7 @@ using Memobase.Server.AdminUi;
 using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
+using Memobase.Server.Idempotency;
 using Memobase.Server.Llm;
 using Memobase.Server.Mcp;
 using Memobase.Server.Observability;
@@ -47,6 +48,7 @@ public static class ServiceRegistration
         services.AddMemobaseMemoryApi();
         services.AddAdminUi();
         services.AddMemobaseMcp();
+        services.AddIdempotency();
 
         services.AddSingleton<ProjectTokenAuthenticator>();
         services.AddMemobaseAuth();
@@ -61,6 +63,7 @@ public static class ServiceRegistration
         services.AddSingleton<BufferEntryReader>();
         services.AddSingleton<UserDirectory>();
         services.AddSingleton<ProfileStore>();
+        services.AddSingleton<ProfileImporter>();
         services.AddSingleton<UsageReader>();
         services.AddScoped<ProjectStore>();
         services.AddSingleton<FlushCoordinator>();

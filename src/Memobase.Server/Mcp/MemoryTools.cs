@@ -43,8 +43,8 @@ public static class MemoryTools
         var (caller, userId) = (scope.Caller!, scope.UserId);
 
         var blobData = JsonSerializer.SerializeToElement(new { messages }, McpJson.Options);
-        await users.CreateAsync(caller.ProjectId, userId, null, ct);
-        var outcome = await blobs.InsertAsync(caller, userId, BlobTypes.Chat, blobData, null, DateTimeOffset.UtcNow, wait, ct);
+        await users.CreateAsync(caller.ProjectId, userId, null, null, ct);
+        var outcome = await blobs.InsertAsync(caller, userId, BlobTypes.Chat, blobData, null, DateTimeOffset.UtcNow, wait, null, ct);
         if (outcome.Failure is { } failure) return Error(failure.Message);
 
         var text = new StringBuilder($"Stored {messages.Length} message(s) as chat blob {outcome.BlobId} for user {userId}.");
@@ -143,7 +143,7 @@ public static class MemoryTools
         var (caller, userId) = (scope.Caller!, scope.UserId);
 
         var attributes = JsonSerializer.SerializeToElement(new JsonObject { ["topic"] = topic, ["sub_topic"] = sub_topic });
-        var (id, failure) = await profiles.AddAsync(caller.ProjectId, userId, content, attributes, ct);
+        var (id, failure) = await profiles.AddAsync(caller.ProjectId, userId, content, attributes, null, ct);
         return failure is not null
             ? Error(failure.Message)
             : Ok(new ProfileIdResult(id!.Value), $"Added profile entry {id} ({topic}::{sub_topic}: {content}) for user {userId}.");

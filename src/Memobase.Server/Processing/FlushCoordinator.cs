@@ -19,11 +19,17 @@ public sealed record FlushOutcome(IReadOnlyList<FlushResult>? Results, Failure? 
 
 /// <summary>
 /// Entry point for every flush (API, automatic threshold, idle timer): turns the buffer's idle entries into a queued
-/// job and, for <c>wait_process=true</c>, waits for that job to finish — whichever server process runs it.
+/// job and, for <c>wait_process=true</c>, waits for that job to finish — whichever server process runs it. Inside a
+/// <see cref="RequestTransaction"/> the job is queued in that transaction and the wait is left to its owner, who waits
+/// after the commit (<see cref="RequestTransaction.WaitAfterCommit"/>).
 /// </summary>
 public sealed class FlushCoordinator(JobQueue queue, FlushSignal signal, IOptionsMonitor<WorkerOptions> options, TimeProvider clock)
 {
-    public async Task<FlushOutcome> FlushAsync(string projectId, Guid userId, string blobType, string trigger, bool wait, CancellationToken ct)
+    public Task<FlushOutcome> FlushAsync(string projectId, Guid userId, string blobType, string trigger, bool wait, CancellationToken ct)
+        => FlushAsync(projectId, userId, blobType, trigger, wait, null, ct);
+
+    public async Task<FlushOutcome> FlushAsync(string projectId, Guid userId, string blobType, string trigger, bool wait, RequestTransaction? shared,
+        CancellationToken ct)
     {
         if (!BlobTypes.IsProcessable(blobType))
         {
@@ -32,10 +38,15 @@ public sealed class FlushCoordinator(JobQueue queue, FlushSignal signal, IOption
             return wait ? new FlushOutcome(null, new Failure(Errno.BadRequest, $"Blob type {blobType} not supported")) : FlushOutcome.Scheduled;
         }
 
-        var enqueued = await queue.EnqueueAsync(projectId, userId, blobType, trigger, ct);
+        var enqueued = await queue.EnqueueAsync(projectId, userId, blobType, trigger, shared?.Transaction, ct);
         if (enqueued.Attached) signal.Wake();
         // Our own job, or — when a concurrent flush already took the entries — the job that has them.
         var jobId = enqueued.JobId ?? enqueued.ActiveJobId;
+        if (wait && jobId is { } awaited && shared?.Transaction is not null)
+        {
+            shared.WaitAfterCommit(awaited);
+            wait = false;
+        }
         if (!wait) return enqueued.Attached ? FlushOutcome.Scheduled with { JobId = jobId } : FlushOutcome.Nothing with { JobId = jobId };
         return jobId is { } id ? await WaitAsync(id, projectId, ct) with { JobId = id } : FlushOutcome.Nothing;
     }

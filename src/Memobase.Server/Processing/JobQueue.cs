@@ -47,13 +47,21 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
 {
     public const string NotifyChannel = "memobase_flush_jobs";
 
-    public async Task<EnqueueResult> EnqueueAsync(string projectId, Guid userId, string blobType, string trigger, CancellationToken ct)
+    /// <param name="shared">
+    /// A caller's transaction to enqueue in (under a savepoint; it commits the job together with its own writes), or null
+    /// for a transaction of its own.
+    /// </param>
+    public async Task<EnqueueResult> EnqueueAsync(string projectId, Guid userId, string blobType, string trigger, NpgsqlTransaction? shared,
+        CancellationToken ct)
     {
         for (var round = 0; ; round++)
         {
             try
             {
-                return await TryEnqueueAsync(projectId, userId, blobType, trigger, ct);
+                if (shared is not null) return await EnqueueInAsync(shared, projectId, userId, blobType, trigger, ct);
+                await using var conn = await db.OpenConnectionAsync(ct);
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                return await TryEnqueueAsync(conn, tx, ownTransaction: true, projectId, userId, blobType, trigger, ct);
             }
             catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected && round < 5)
             {
@@ -62,10 +70,31 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         }
     }
 
-    private async Task<EnqueueResult> TryEnqueueAsync(string projectId, Guid userId, string blobType, string trigger, CancellationToken ct)
+    private const string EnqueueSavepoint = "enqueue";
+
+    private async Task<EnqueueResult> EnqueueInAsync(NpgsqlTransaction shared, string projectId, Guid userId, string blobType, string trigger, CancellationToken ct)
     {
-        await using var conn = await db.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
+        await shared.SaveAsync(EnqueueSavepoint, ct);
+        try
+        {
+            return await TryEnqueueAsync(shared.Connection!, shared, ownTransaction: false, projectId, userId, blobType, trigger, ct);
+        }
+        catch (PostgresException)
+        {
+            await shared.RollbackAsync(EnqueueSavepoint, ct);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One try. With <paramref name="ownTransaction"/> the transaction is committed or rolled back here; otherwise the
+    /// work since the savepoint is kept (released) or undone (rolled back to it) and the caller commits.
+    /// </summary>
+    private async Task<EnqueueResult> TryEnqueueAsync(NpgsqlConnection conn, NpgsqlTransaction tx, bool ownTransaction, string projectId, Guid userId,
+        string blobType, string trigger, CancellationToken ct)
+    {
+        Task Commit() => ownTransaction ? tx.CommitAsync(ct) : tx.ReleaseAsync(EnqueueSavepoint, ct);
+        Task Rollback() => ownTransaction ? tx.RollbackAsync(ct) : tx.RollbackAsync(EnqueueSavepoint, ct);
 
         Guid jobId;
         var created = false;
@@ -100,7 +129,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             if (!hasWork)
             {
                 var running = await ActiveJobAsync(conn, tx, projectId, userId, blobType, ct);
-                await tx.CommitAsync(ct);
+                await Commit();
                 return new EnqueueResult(null, false, running);
             }
             // The queued job was claimed between our two statements; try again.
@@ -118,14 +147,16 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         {
             if (created)
             {
-                await tx.RollbackAsync(ct);
-                return new EnqueueResult(null, false, await ActiveJobAsync(projectId, userId, blobType, ct));
+                await Rollback();
+                return new EnqueueResult(null, false, ownTransaction
+                    ? await ActiveJobAsync(projectId, userId, blobType, ct)
+                    : await ActiveJobAsync(conn, tx, projectId, userId, blobType, ct));
             }
-            await tx.CommitAsync(ct);
+            await Commit();
             return new EnqueueResult(null, false, jobId);
         }
         await ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
-        await tx.CommitAsync(ct);
+        await Commit();
         MemobaseTelemetry.FlushesEnqueued.Add(1, new KeyValuePair<string, object?>("project_id", projectId), new KeyValuePair<string, object?>("trigger", trigger));
         return new EnqueueResult(jobId, true, null);
     }

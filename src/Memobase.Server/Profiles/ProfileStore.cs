@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Users;
 using Npgsql;
@@ -20,7 +21,9 @@ public sealed class ProfileStore(NpgsqlDataSource db)
     }
 
     /// <summary>Adds one profile; <paramref name="attributes"/> must hold string topic and sub_topic (else errno 520).</summary>
-    public async Task<(Guid? Id, Failure? Failure)> AddAsync(string projectId, Guid userId, string content, JsonElement? attributes, CancellationToken ct)
+    /// <param name="shared">The request's transaction to write in, if any.</param>
+    public async Task<(Guid? Id, Failure? Failure)> AddAsync(string projectId, Guid userId, string content, JsonElement? attributes,
+        RequestTransaction? shared, CancellationToken ct)
     {
         if (ValidateAttributes(attributes) is { } attributeError)
         {
@@ -31,7 +34,7 @@ public sealed class ProfileStore(NpgsqlDataSource db)
         await using var cmd = db.CreateCommand("""
             INSERT INTO user_profiles (project_id, id, user_id, content, attributes)
             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM users WHERE project_id = $1 AND id = $3)
-            """);
+            """, shared);
         cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = id });
         cmd.Parameters.Add(new NpgsqlParameter { Value = userId });

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Memobase.Server.Data;
+using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -7,6 +9,9 @@ namespace Memobase.Server.Profiles;
 
 /// <summary>Request body of profile add/update (upstream's ProfileDelta; documentation shape, the handlers parse JSON themselves).</summary>
 public sealed record ProfileDeltaRequest(string Content, JsonElement? Attributes);
+
+/// <summary>Request body of profile import (upstream's UserContextImport).</summary>
+public sealed record ProfileImportRequest(string Context);
 
 public static class ProfilesApi
 {
@@ -29,7 +34,17 @@ public static class ProfilesApi
             .WithSummary("Add User Profile")
             .WithDescription("Add one profile. attributes must hold string topic and sub_topic (else errno 520); they are stored as given.")
             .Accepts<ProfileDeltaRequest>("application/json")
-            .ProducesValidationProblem422();
+            .ProducesValidationProblem422()
+            .WithIdempotency();
+        group.MapPost("/import/{user_id}", ImportProfile)
+            .WithName("import_user_context_api_v1_users_profile_import__user_id__post")
+            .WithSummary("Import User Context")
+            .WithDescription("Turn free text into memory, as upstream: checks the quota (errno 503), flushes the user's chat buffer " +
+                             "and waits for it, inserts the text as one user chat message (\"Below is my information, please remember " +
+                             "them:\n<context>\n\") and flushes again, waiting for the result. data is null; a failed flush answers its errno.")
+            .Accepts<ProfileImportRequest>("application/json")
+            .ProducesValidationProblem422()
+            .WithIdempotency();
         group.MapPut("/{user_id}/{profile_id}", UpdateProfile)
             .WithName("update_user_profile_api_v1_users_profile__user_id___profile_id__put")
             .WithSummary("Update User Profile")
@@ -62,11 +77,29 @@ public static class ProfilesApi
     }
 
     public static async Task<Results<Ok<ApiResponse<IdData>>, UnprocessableEntity<HttpValidationError>>> AddProfile(
-        Guid user_id, JsonElement body, Caller caller, ProfileStore store, CancellationToken ct)
+        Guid user_id, JsonElement body, Caller caller, ProfileStore store, RequestTransaction shared, CancellationToken ct)
     {
         if (ParseDelta(body) is not { } delta) return InvalidDelta(body);
-        var (id, failure) = await store.AddAsync(caller.ProjectId, user_id, delta.Content, delta.Attributes, ct);
+        var (id, failure) = await store.AddAsync(caller.ProjectId, user_id, delta.Content, delta.Attributes, shared, ct);
         return failure is not null ? Api.Fail<IdData>(failure) : Api.Ok(new IdData(id!.Value));
+    }
+
+    public static async Task<Results<Ok<ApiResponse<object>>, UnprocessableEntity<HttpValidationError>>> ImportProfile(
+        Guid user_id, JsonElement body, Caller caller, ProfileImporter importer, RequestTransaction shared, CancellationToken ct)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return Validation.Problem(["body"], "Input should be a valid dictionary or object to extract fields from", "model_attributes_type");
+        }
+        if (!body.TryGetProperty("context", out var context) || context.ValueKind == JsonValueKind.Null)
+        {
+            return Validation.Problem([Validation.Missing("body", "context")]);
+        }
+        if (context.ValueKind != JsonValueKind.String)
+        {
+            return Validation.Problem(["body", "context"], "Input should be a valid string", "string_type");
+        }
+        return await importer.ImportAsync(caller, user_id, context.GetString()!, shared, ct) is { } failure ? Api.Fail<object>(failure) : Api.Done();
     }
 
     public static async Task<Results<Ok<ApiResponse<object>>, UnprocessableEntity<HttpValidationError>>> UpdateProfile(

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Memobase.Server.Data;
+using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -24,7 +25,8 @@ public static class UsersApi
             .WithName("create_user_api_v1_users_post")
             .WithSummary("Create User")
             .WithDescription("Create a user with optional custom fields. A client-supplied id must be a UUID v4 or v5.")
-            .ProducesValidationProblem422();
+            .ProducesValidationProblem422()
+            .WithIdempotency();
         group.MapGet("/{user_id}", GetUser)
             .WithName("get_user_api_v1_users__user_id__get")
             .WithSummary("Get User")
@@ -44,7 +46,7 @@ public static class UsersApi
     }
 
     public static async Task<Results<Ok<ApiResponse<IdData>>, UnprocessableEntity<HttpValidationError>>> CreateUser(
-        CreateUserRequest body, Caller caller, UserStore users, CancellationToken ct)
+        CreateUserRequest body, Caller caller, UserStore users, RequestTransaction shared, CancellationToken ct)
     {
         var id = Guid.NewGuid();
         if (body.Id is not null && !Validation.TryParseUuid45(body.Id, out id))
@@ -57,7 +59,7 @@ public static class UsersApi
         }
 
         var fields = body.Data is { ValueKind: JsonValueKind.Object } d ? d.GetRawText() : null;
-        return await users.CreateAsync(caller.ProjectId, id, fields, ct)
+        return await users.CreateAsync(caller.ProjectId, id, fields, shared, ct)
             ? Api.Ok(new IdData(id))
             : Api.Fail<IdData>(UserStore.AlreadyExists(id));
     }

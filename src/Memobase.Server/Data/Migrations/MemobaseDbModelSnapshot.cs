@@ -411,6 +411,65 @@ namespace Memobase.Server.Data.Migrations
                     b.ToTable("flush_job_attempts", (string)null);
                 });
 
+            modelBuilder.Entity("Memobase.Server.Data.IdempotencyKey", b =>
+                {
+                    b.Property<string>("ProjectId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("project_id");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("key");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<Guid?>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("RequestHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("request_hash");
+
+                    b.Property<string>("ResponseBody")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("response_body");
+
+                    b.Property<int>("ResponseStatus")
+                        .HasColumnType("integer")
+                        .HasColumnName("response_status");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.HasKey("ProjectId", "Key")
+                        .HasName("idempotency_keys_pkey");
+
+                    b.HasIndex(new[] { "ExpiresAt" }, "ix_idempotency_keys_expires")
+                        .HasDatabaseName("ix_idempotency_keys_expires");
+
+                    b.ToTable("idempotency_keys", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_idempotency_keys_status", "status IN ('completed', 'awaiting_flush')");
+                        });
+                });
+
             modelBuilder.Entity("Memobase.Server.Data.Project", b =>
                 {
                     b.Property<string>("ProjectId")
@@ -733,6 +792,16 @@ namespace Memobase.Server.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("flush_job_attempts_job_id_fkey");
+                });
+
+            modelBuilder.Entity("Memobase.Server.Data.IdempotencyKey", b =>
+                {
+                    b.HasOne("Memobase.Server.Data.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("idempotency_keys_project_id_fkey");
                 });
 
             modelBuilder.Entity("Memobase.Server.Data.UsageDaily", b =>
