@@ -205,3 +205,15 @@ public static class IdempotencyKeyStatus
     /// <summary>The write committed; the response waits for the outcome of the flush job (wait_process=true).</summary>
     public const string AwaitingFlush = "awaiting_flush";
 }
+
+/// <summary>
+/// The LLM budget shared by all replicas (<c>Llm.LlmBudget</c>): token buckets of requests and tokens, refilled from
+/// <see cref="UpdatedAt"/> at the configured per-minute rates on every take.
+/// </summary>
+public sealed class LlmBudgetBucket
+{
+    public required string Name { get; set; }
+    public double Requests { get; set; }
+    public double Tokens { get; set; }
+    public DateTime UpdatedAt { get; set; }
+}

@@ -39,6 +39,7 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
     public DbSet<UserEvent> UserEvents => Set<UserEvent>();
     public DbSet<UserEventGist> UserEventGists => Set<UserEventGist>();
     public DbSet<UsageDaily> UsageDaily => Set<UsageDaily>();
+    public DbSet<LlmBudgetBucket> LlmBudgetBuckets => Set<LlmBudgetBucket>();
 
     /// <summary>The provider options every MemobaseDb is built with (the server, the design-time factory, tests).</summary>
     public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, NpgsqlDataSource dataSource)
@@ -225,6 +226,13 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
             e.HasOne<Project>().WithMany().HasForeignKey(x => x.ProjectId)
                 .OnDelete(DeleteBehavior.Cascade).HasConstraintName("idempotency_keys_project_id_fkey");
             e.HasIndex(x => x.ExpiresAt, "ix_idempotency_keys_expires").HasDatabaseName("ix_idempotency_keys_expires");
+        });
+
+        modelBuilder.Entity<LlmBudgetBucket>(e =>
+        {
+            e.HasKey(x => x.Name).HasName("llm_budget_buckets_pkey");
+            e.Property(x => x.Name).HasMaxLength(64);
+            e.Property(x => x.UpdatedAt).HasDefaultValueSql(Now);
         });
     }
 

@@ -35,7 +35,15 @@ public class LlmException(string message, int? statusCode = null, Exception? inn
     /// exist (HTTP 404, or an error body naming <c>model_not_found</c>). The job fails at once instead of backing off.
     /// </summary>
     public virtual bool IsConfigurationError => StatusCode is 401 or 403 or 404
-        || (StatusCode is 400 && Message.Contains("model_not_found", StringComparison.OrdinalIgnoreCase));
+        || (StatusCode is 400 && Message.Contains("model_not_found", StringComparison.OrdinalIgnoreCase))
+        || (StatusCode is 429 && Message.Contains("insufficient_quota", StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>The provider answered HTTP 429 ("slow down"), with the wait it asked for, if any.</summary>
+public sealed class LlmRateLimitedException(string message, TimeSpan? retryAfter) : LlmException(message, 429)
+{
+    /// <summary>From <c>retry-after-ms</c> or <c>Retry-After</c> (seconds or a date); null when the response named none.</summary>
+    public TimeSpan? RetryAfter { get; } = retryAfter;
 }
 
 /// <summary>Neither <c>llm_api_key</c> nor <c>llm_base_url</c> is set.</summary>
@@ -48,10 +56,13 @@ public sealed class LlmNotConfiguredException()
 
 /// <summary>
 /// OpenAI-compatible <c>POST {llm_base_url}/chat/completions</c> client: one system and one user message, the configured
-/// temperature and <c>max_tokens</c>, no JSON mode. Each attempt has its own timeout (<c>llm_timeout_seconds</c>);
-/// 408/429/5xx responses, connection errors and attempt timeouts are retried <c>llm_max_retries</c> times with
-/// exponential backoff and jitter (a 429's Retry-After is honoured, up to 60 s). Other statuses and unreadable bodies
-/// fail at once. Thread-safe; register as a singleton (it creates a named <see cref="HttpClient"/> per call).
+/// temperature and <c>max_tokens</c>, no JSON mode. Every call first gets a slot and its budget from
+/// <see cref="LlmThrottle"/>. Each attempt has its own timeout (<c>llm_timeout_seconds</c>); 408/5xx responses,
+/// connection errors and attempt timeouts are retried <c>llm_max_retries</c> times with exponential backoff and jitter.
+/// A 429 is not an error of the call: its slot is given back, the throttle lowers its limit, and the call is sent again
+/// after the Retry-After (else an exponential backoff), for up to <c>llm_rate_limit_max_wait_seconds</c> in all; past
+/// that it throws <see cref="LlmRateLimitedException"/> so the job can be handed back without spending an attempt.
+/// Other statuses and unreadable bodies fail at once. Thread-safe; register as a singleton (it creates a named <see cref="HttpClient"/> per call).
 /// Prompts and completions are only logged at Debug level.
 /// </summary>
 public sealed partial class LlmClient
@@ -63,11 +74,15 @@ public sealed partial class LlmClient
     private readonly LlmOptions _options;
     private readonly ILogger<LlmClient> _logger;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly LlmThrottle _throttle;
+    private readonly LlmBudget _budget;
 
-    public LlmClient(IHttpClientFactory httpClients, IOptions<LlmOptions> options, ILogger<LlmClient> logger)
+    public LlmClient(IHttpClientFactory httpClients, IOptions<LlmOptions> options, LlmThrottle throttle, LlmBudget budget, ILogger<LlmClient> logger)
     {
         _httpClients = httpClients;
         _options = options.Value;
+        _throttle = throttle;
+        _budget = budget;
         _logger = logger;
         _pipeline = LlmHttp.BuildPipeline(_options, logger, "chat");
     }
@@ -95,20 +110,52 @@ public sealed partial class LlmClient
             throw new LlmNotConfiguredException();
         }
 
-        var body = BuildBody(model, systemPrompt, userPrompt, maxTokens ?? _options.LlmMaxTokens);
+        var maxCompletion = maxTokens ?? _options.LlmMaxTokens;
+        var body = BuildBody(model, systemPrompt, userPrompt, maxCompletion);
         var url = LlmHttp.BuildUrl(_options.EffectiveBaseUrl, "/chat/completions", _options.LlmOpenAiDefaultQuery);
         LogRequestDebug(_logger, model, systemPrompt, userPrompt);
+        var estimate = _budget.Estimate(systemPrompt, userPrompt, maxCompletion);
+        var slot = await _throttle.AcquireAsync(estimate, ct);
         using var telemetry = LlmCallTelemetry.Start(LlmCallTelemetry.Chat, model, _options.EffectiveBaseUrl);
         try
         {
-            var payload = await LlmHttp.SendAsync(_httpClients.CreateClient(HttpClientName), _pipeline, url, body, _options.LlmApiKey,
-                _options.LlmOpenAiDefaultHeader, _options.LlmTimeoutSeconds, "LLM", ct);
+            byte[] payload;
+            var rateLimitedFor = TimeSpan.Zero;
+            for (var rateLimits = 0; ; rateLimits++)
+            {
+                try
+                {
+                    payload = await LlmHttp.SendAsync(_httpClients.CreateClient(HttpClientName), _pipeline, url, body, _options.LlmApiKey,
+                        _options.LlmOpenAiDefaultHeader, _options.LlmTimeoutSeconds, "LLM", ct);
+                    break;
+                }
+                catch (LlmRateLimitedException ex) when (!ex.IsConfigurationError)
+                {
+                    // Not the call's fault: give the slot back while waiting, so the throttle's limit counts only calls on the wire.
+                    slot.Dispose();
+                    _throttle.RateLimited(ex.RetryAfter);
+                    var wait = ex.RetryAfter ?? TimeSpan.FromMilliseconds(Math.Min(30_000, Math.Max(100, _options.LlmRetryBaseDelayMs) * Math.Pow(2, rateLimits)));
+                    MemobaseTelemetry.LlmRetries.Add(1, new KeyValuePair<string, object?>("project_id", LlmCallContext.ProjectId),
+                        new KeyValuePair<string, object?>("kind", "chat"), new KeyValuePair<string, object?>("cause", "http_429"));
+                    if (rateLimitedFor + wait > TimeSpan.FromSeconds(_options.LlmRateLimitMaxWaitSeconds))
+                    {
+                        throw new LlmRateLimitedException(
+                            $"LLM rate limited: HTTP 429 for {rateLimitedFor.TotalSeconds:0} s (llm_rate_limit_max_wait_seconds); {ex.Message}", wait);
+                    }
+                    rateLimitedFor += wait;
+                    LogRateLimited(_logger, (int)wait.TotalMilliseconds);
+                    await Task.Delay(wait, ct);
+                    slot = await _throttle.AcquireAsync(estimate, ct);
+                }
+            }
+            _throttle.Succeeded();
             var elapsed = telemetry.ElapsedMs;
 
             var (text, promptTokens, completionTokens, responseModel) = ParseCompletion(payload);
             promptTokens ??= O200kTokenizer.Instance.CountTokens(systemPrompt) + O200kTokenizer.Instance.CountTokens(userPrompt);
             completionTokens ??= O200kTokenizer.Instance.CountTokens(text);
             telemetry.Succeeded(promptTokens.Value, completionTokens.Value, responseModel);
+            await _budget.CorrectAsync(estimate, promptTokens.Value, completionTokens.Value);
             LogCompleted(_logger, model, promptTokens.Value, completionTokens.Value, elapsed);
             LogCompletionDebug(_logger, model, text);
             return new LlmCompletion(text, promptTokens.Value, completionTokens.Value, elapsed);
@@ -117,6 +164,10 @@ public sealed partial class LlmClient
         {
             telemetry.Failed(ex);
             throw;
+        }
+        finally
+        {
+            slot.Dispose();
         }
     }
 
@@ -200,6 +251,9 @@ public sealed partial class LlmClient
     [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "LLM {Model} completed: {PromptTokens} prompt + {CompletionTokens} completion tokens in {ElapsedMs} ms")]
     private static partial void LogCompleted(ILogger logger, string model, int promptTokens, int completionTokens, int elapsedMs);
 
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "LLM answered HTTP 429; sending again in {DelayMs} ms (no attempt is spent)")]
+    private static partial void LogRateLimited(ILogger logger, int delayMs);
+
     [LoggerMessage(EventId = 4102, Level = LogLevel.Debug, Message = "LLM {Model} request. System prompt:\n{SystemPrompt}\nUser prompt:\n{UserPrompt}")]
     private static partial void LogRequestDebug(ILogger logger, string model, string systemPrompt, string userPrompt);
 
@@ -226,7 +280,8 @@ internal static partial class LlmHttp
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
                     { Exception: HttpRequestException or TimeoutRejectedException } => true,
-                    { Result: { } r } => IsRetryableStatus(r.StatusCode),
+                    // Chat 429s are waited out by the caller (LlmClient), outside the retry budget.
+                    { Result: { } r } => IsRetryableStatus(r.StatusCode) && !(kind == "chat" && r.StatusCode == HttpStatusCode.TooManyRequests),
                     _ => false,
                 }),
                 DelayGenerator = args =>
@@ -309,6 +364,11 @@ internal static partial class LlmHttp
         using (response)
         {
             var payload = await response.Content.ReadAsByteArrayAsync(ct);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                throw new LlmRateLimitedException($"{what} endpoint returned HTTP 429 {response.ReasonPhrase}: {Snippet(Encoding.UTF8.GetString(payload))}",
+                    RetryAfter(response));
+            }
             if (!response.IsSuccessStatusCode)
             {
                 var code = (int)response.StatusCode;
@@ -316,6 +376,20 @@ internal static partial class LlmHttp
             }
             return payload;
         }
+    }
+
+    /// <summary>OpenAI's <c>retry-after-ms</c>, else the standard <c>Retry-After</c> (seconds or an HTTP date); null when absent.</summary>
+    internal static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("retry-after-ms", out var ms)
+            && double.TryParse(ms.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds)
+            && milliseconds >= 0)
+        {
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+        var header = response.Headers.RetryAfter;
+        var delay = header?.Delta ?? (header?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+        return delay is { } d ? (d > TimeSpan.Zero ? d : TimeSpan.Zero) : null;
     }
 
     internal static string Snippet(string text)

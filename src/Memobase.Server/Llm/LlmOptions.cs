@@ -34,7 +34,7 @@ public sealed class LlmOptions
     [Range(1, 3600)]
     public int LlmTimeoutSeconds { get; set; } = 120;
 
-    /// <summary>Ours: HTTP-level retries after the first attempt, on 408/429/5xx, connection errors and attempt timeouts.</summary>
+    /// <summary>Ours: HTTP-level retries after the first attempt, on 408/5xx, connection errors and attempt timeouts (429s are waited out instead, see <see cref="LlmRateLimitMaxWaitSeconds"/>).</summary>
     [ConfigurationKeyName("llm_max_retries")]
     [Range(0, 10)]
     public int LlmMaxRetries { get; set; } = 2;
@@ -53,6 +53,33 @@ public sealed class LlmOptions
     [ConfigurationKeyName("llm_max_tokens")]
     [Range(1, 1_000_000)]
     public int LlmMaxTokens { get; set; } = 1024;
+
+    /// <summary>
+    /// Ours: chat completions this process has in flight at most. Jobs mostly wait for the LLM, so this, not database
+    /// connections or threads, bounds how fast a process drains: about limit ÷ (3 calls × call latency) jobs per second.
+    /// The effective limit adapts below it when the provider answers 429 (see <see cref="LlmThrottle"/>).
+    /// </summary>
+    [ConfigurationKeyName("llm_max_concurrency")]
+    [Range(1, 10_000)]
+    public int LlmMaxConcurrency { get; set; } = 256;
+
+    /// <summary>Ours: requests per minute all replicas together may send (0: no budget). Calls wait for it; jobs never fail on it.</summary>
+    [ConfigurationKeyName("llm_requests_per_minute")]
+    [Range(0, 100_000_000)]
+    public int LlmRequestsPerMinute { get; set; }
+
+    /// <summary>Ours: prompt + completion tokens per minute all replicas together may use (0: no budget).</summary>
+    [ConfigurationKeyName("llm_tokens_per_minute")]
+    [Range(0, 10_000_000_000)]
+    public long LlmTokensPerMinute { get; set; }
+
+    /// <summary>
+    /// Ours: how long one call keeps waiting out the provider's 429s (each wait as long as its Retry-After) before its
+    /// job is handed back to the queue, after that Retry-After, without spending an attempt.
+    /// </summary>
+    [ConfigurationKeyName("llm_rate_limit_max_wait_seconds")]
+    [Range(1, 86_400)]
+    public int LlmRateLimitMaxWaitSeconds { get; set; } = 300;
 
     /// <summary>Extra HTTP headers sent with every LLM request.</summary>
     [ConfigurationKeyName("llm_openai_default_header")]

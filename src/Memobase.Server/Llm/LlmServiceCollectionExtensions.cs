@@ -2,6 +2,7 @@ using Memobase.Server.Processing;
 using Memobase.Server.Profiles;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Memobase.Server.Llm;
 
@@ -10,7 +11,8 @@ public static class LlmServiceCollectionExtensions
     /// <summary>
     /// Registers the LLM side of processing: <see cref="LlmOptions"/>, <see cref="EmbeddingOptions"/> and
     /// <see cref="ProfileOptions"/> (bound from section <c>Memobase</c>, validated at start), the named HTTP clients,
-    /// and the singletons <see cref="LlmClient"/>, <see cref="EmbeddingClient"/>, <see cref="BufferPipeline"/> and
+    /// and the singletons <see cref="LlmBudget"/> (its database is resolved only when a budget is configured),
+    /// <see cref="LlmThrottle"/>, <see cref="LlmClient"/>, <see cref="EmbeddingClient"/>, <see cref="BufferPipeline"/> and
     /// <see cref="ProfileFilter"/>. <see cref="BufferPipeline"/> also needs <c>IOptionsMonitor&lt;BufferOptions&gt;</c>,
     /// registered by the host.
     /// </summary>
@@ -28,6 +30,9 @@ public static class LlmServiceCollectionExtensions
         services.AddHttpClient(LlmClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddHttpClient(EmbeddingClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
 
+        services.TryAddSingleton(sp => new LlmBudget(new Lazy<NpgsqlDataSource>(sp.GetRequiredService<NpgsqlDataSource>),
+            sp.GetRequiredService<IOptions<LlmOptions>>(), sp.GetRequiredService<ILogger<LlmBudget>>()));
+        services.TryAddSingleton<LlmThrottle>();
         services.TryAddSingleton<LlmClient>();
         services.TryAddSingleton<EmbeddingClient>();
         services.TryAddSingleton<BufferPipeline>();

@@ -14,6 +14,7 @@ namespace Memobase.Server.Observability;
 public static class JobTelemetry
 {
     public const string Released = "released";
+    public const string RateLimited = "rate_limited";
     public const string LeaseLost = "lease_lost";
     public const string Retry = "retry";
 

@@ -48,9 +48,13 @@ public static class MemobaseTelemetry
     public static readonly Counter<long> WaitTimeouts = Meter.CreateCounter<long>("memobase_flush_wait_timeouts_total",
         description: "wait_process=true calls that gave up after wait_process_timeout_seconds (errno 504)");
     public static readonly Counter<long> LlmRetries = Meter.CreateCounter<long>("memobase_llm_retries_total",
-        description: "HTTP-level LLM and embedding retries, by project, kind (chat, embedding) and cause (http_408, http_429, http_5xx, timeout, connection)");
+        description: "LLM and embedding requests sent again, by project, kind (chat, embedding) and cause (http_408, http_429, http_5xx, timeout, connection); chat 429s are waited out without spending an attempt");
     public static readonly Counter<long> LlmFailures = Meter.CreateCounter<long>("memobase_llm_failures_total",
         description: "LLM and embedding calls that failed for good, by project, kind, stage and cause (configuration, http_<code>, timeout, connection, response)");
+    public static readonly Counter<long> LlmBudgetWaits = Meter.CreateCounter<long>("memobase_llm_budget_waits_total",
+        description: "LLM calls that had to wait for the shared budget (llm_requests_per_minute, llm_tokens_per_minute), by project");
+    public static readonly Histogram<double> LlmBudgetWaitSeconds = Meter.CreateHistogram<double>("memobase_llm_budget_wait_seconds",
+        description: "How long those calls waited for the budget", advice: SecondBuckets);
     public static readonly Histogram<double> JobDuration = Meter.CreateHistogram<double>("memobase_flush_job_duration_seconds",
         description: "Processing time of one job attempt, from claim to completion or failure, by outcome", advice: SecondBuckets);
     public static readonly Histogram<double> JobQueueWait = Meter.CreateHistogram<double>("memobase_flush_job_queue_wait_seconds",

@@ -133,7 +133,10 @@ public sealed partial class BufferPipeline(
             if (failures.OfType<PipelineException>().FirstOrDefault() is { } failure)
             {
                 // Re-thrown with the usage of both branches.
-                throw new PipelineException(failure.Errno, failure.Message, failure.Retryable, run.Meter.Snapshot(), failure.InnerException ?? failure);
+                throw new PipelineException(failure.Errno, failure.Message, failure.Retryable, run.Meter.Snapshot(), failure.InnerException ?? failure)
+                {
+                    RateLimitedFor = failure.RateLimitedFor,
+                };
             }
             throw;
         }
@@ -408,6 +411,14 @@ public sealed partial class BufferPipeline(
             LogCallFailed(logger, run.Input.ProjectId, run.Input.UserId, stage, ex.Message);
             throw new PipelineException(Errno.BadGateway, $"LLM configuration error: {stage}: {ex.Message}. " +
                 $"Check llm_api_key, llm_base_url and the model name ({model}); the job is not retried.", retryable: false, run.Meter.Snapshot(), ex);
+        }
+        catch (LlmRateLimitedException ex)
+        {
+            LogCallFailed(logger, run.Input.ProjectId, run.Input.UserId, stage, ex.Message);
+            throw new PipelineException(Errno.ServiceUnavailable, $"LLM request failed: {stage}: {ex.Message}", retryable: true, run.Meter.Snapshot(), ex)
+            {
+                RateLimitedFor = ex.RetryAfter ?? TimeSpan.FromSeconds(1),
+            };
         }
         catch (LlmException ex)
         {

@@ -181,14 +181,17 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             ct, projectId, userId, blobType);
     }
 
-    /// <summary>Claims the oldest ready job whose buffer has no running job, and starts an attempt.</summary>
-    public async Task<ClaimedJob?> ClaimAsync(string owner, CancellationToken ct)
+    /// <summary>
+    /// Claims up to <paramref name="max"/> of the oldest ready jobs whose buffers have no running job, and starts an
+    /// attempt of each, in one short transaction. The jobs are of distinct buffers (a buffer has at most one queued job).
+    /// </summary>
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimBatchAsync(string owner, int max, CancellationToken ct)
     {
         try
         {
             await using var conn = await db.OpenConnectionAsync(ct);
             await using var tx = await conn.BeginTransactionAsync(ct);
-            ClaimedJob? job = null;
+            var jobs = new List<ClaimedJob>();
             await using (var cmd = Command(conn, tx, """
                 WITH next AS (
                     SELECT j.id FROM flush_jobs j
@@ -197,7 +200,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                                       WHERE r.project_id = j.project_id AND r.user_id = j.user_id
                                         AND r.blob_type = j.blob_type AND r.status = 'running')
                     ORDER BY j.run_after
-                    LIMIT 1
+                    LIMIT $3
                     FOR UPDATE SKIP LOCKED)
                 UPDATE flush_jobs j
                 SET status = 'running', attempts = j.attempts + 1, lease_owner = $1,
@@ -205,40 +208,53 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 FROM next WHERE j.id = next.id
                 RETURNING j.id, j.project_id, j.user_id, j.blob_type, j.attempts, j.trigger,
                     extract(epoch FROM now() - j.run_after)::float8, extract(epoch FROM now() - j.created_at)::float8, j.trace_parent
-                """, owner, options.CurrentValue.LeaseSeconds))
+                """, owner, options.CurrentValue.LeaseSeconds, max))
             await using (var reader = await cmd.ExecuteReaderAsync(ct))
             {
-                if (await reader.ReadAsync(ct))
+                while (await reader.ReadAsync(ct))
                 {
-                    job = new ClaimedJob(reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5),
+                    jobs.Add(new ClaimedJob(reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5),
                         TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(6))), TimeSpan.FromSeconds(Math.Max(0, reader.GetDouble(7))),
-                        reader.IsDBNull(8) ? null : reader.GetString(8));
+                        reader.IsDBNull(8) ? null : reader.GetString(8)));
                 }
             }
-            if (job is null) return null;
+            if (jobs.Count == 0) return jobs;
+            var ids = jobs.Select(j => j.Id).ToArray();
             await ExecuteAsync(conn, tx, """
-                INSERT INTO flush_job_attempts (job_id, attempt, worker, outcome, started_at) VALUES ($1, $2, $3, 'running', now())
+                INSERT INTO flush_job_attempts (job_id, attempt, worker, outcome, started_at)
+                SELECT c.id, c.attempt, $3, 'running', now() FROM unnest($1::uuid[], $2::int[]) AS c(id, attempt)
                 ON CONFLICT (job_id, attempt) DO UPDATE SET worker = EXCLUDED.worker, outcome = 'running', started_at = now(), finished_at = NULL, error = NULL;
-                """, ct, job.Id, job.Attempt, owner);
-            await ExecuteAsync(conn, tx, "UPDATE buffer_entries SET attempts = attempts + 1, updated_at = now() WHERE job_id = $1 AND status = 'processing'", ct, job.Id);
+                """, ct, ids, jobs.Select(j => j.Attempt).ToArray(), owner);
+            await ExecuteAsync(conn, tx, "UPDATE buffer_entries SET attempts = attempts + 1, updated_at = now() WHERE job_id = ANY($1) AND status = 'processing'", ct, ids);
             await tx.CommitAsync(ct);
-            MemobaseTelemetry.JobQueueWait.Record(job.QueueWait.TotalSeconds, new KeyValuePair<string, object?>("project_id", job.ProjectId));
-            return job;
+            foreach (var job in jobs)
+            {
+                MemobaseTelemetry.JobQueueWait.Record(job.QueueWait.TotalSeconds, new KeyValuePair<string, object?>("project_id", job.ProjectId));
+            }
+            return jobs;
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            return null; // another worker started a job of the same buffer at the same instant; it will be picked up later
+            return []; // another worker started a job of the same buffer at the same instant; it will be picked up later
         }
     }
 
-    /// <returns>False when the lease was lost (expired and reclaimed, or the job was deleted with its user).</returns>
-    public async Task<bool> RenewLeaseAsync(ClaimedJob job, string owner, CancellationToken ct)
+    /// <summary>One heartbeat for every job this worker runs: renews the leases it still holds, in one statement.</summary>
+    /// <returns>The (job, attempt) pairs whose lease was renewed; the others were lost.</returns>
+    public async Task<IReadOnlySet<(Guid Id, int Attempt)>> RenewLeasesAsync(string owner, IReadOnlyCollection<(Guid Id, int Attempt)> jobs, CancellationToken ct)
     {
+        var held = new HashSet<(Guid, int)>();
+        if (jobs.Count == 0) return held;
         await using var conn = await db.OpenConnectionAsync(ct);
-        return await ExecuteAsync(conn, null, """
-            UPDATE flush_jobs SET lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
-            WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempts = $3
-            """, ct, job.Id, owner, job.Attempt, options.CurrentValue.LeaseSeconds) == 1;
+        await using var cmd = Command(conn, null, """
+            UPDATE flush_jobs j SET lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
+            FROM unnest($2::uuid[], $3::int[]) AS h(id, attempt)
+            WHERE j.id = h.id AND j.attempts = h.attempt AND j.status = 'running' AND j.lease_owner = $1
+            RETURNING j.id, j.attempts
+            """, owner, jobs.Select(j => j.Id).ToArray(), jobs.Select(j => j.Attempt).ToArray(), options.CurrentValue.LeaseSeconds);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) held.Add((reader.GetGuid(0), reader.GetInt32(1)));
+        return held;
     }
 
     public async Task<PipelineInput> LoadInputAsync(ClaimedJob job, CancellationToken ct)
@@ -360,11 +376,12 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     /// <summary>
     /// Ends an attempt that did not complete. Retryable failures with attempts left go back to <c>queued</c> after a
     /// backoff; otherwise the job and its entries become <c>failed</c> (entries stay retryable by the next flush).
-    /// With <paramref name="countAttempt"/> false (graceful shutdown) the attempt is given back.
+    /// With <paramref name="countAttempt"/> false (graceful shutdown, or the provider's rate limit outlasted
+    /// <c>llm_rate_limit_max_wait_seconds</c>) the attempt is given back, and the job waits <paramref name="requeueAfter"/>.
     /// </summary>
     /// <returns>The job's new status, or null when this worker no longer held the lease.</returns>
     public async Task<string?> FailAttemptAsync(ClaimedJob job, string owner, int errno, string error, bool retryable, LlmUsage usage,
-        bool countAttempt, IReadOnlyList<LlmCallRecord> calls, CancellationToken ct)
+        bool countAttempt, IReadOnlyList<LlmCallRecord> calls, CancellationToken ct, TimeSpan? requeueAfter = null)
     {
         for (var round = 0; ; round++)
         {
@@ -380,8 +397,9 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                     await tx.RollbackAsync(ct);
                     return null;
                 }
-                var status = await EndAttemptAsync(conn, tx, job.Id, job.Attempt, errno, error, retryable, usage, countAttempt ? "failed" : "released", countAttempt,
-                    CallLogJson(calls), ct);
+                var outcome = countAttempt ? "failed" : requeueAfter is null ? JobTelemetry.Released : JobTelemetry.RateLimited;
+                var status = await EndAttemptAsync(conn, tx, job.Id, job.Attempt, errno, error, retryable, usage, outcome, countAttempt,
+                    CallLogJson(calls), ct, requeueAfter);
                 await tx.CommitAsync(ct);
                 return status;
             }
@@ -433,7 +451,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     }
 
     private async Task<string> EndAttemptAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, int attempt, int errno, string error,
-        bool retryable, LlmUsage usage, string outcome, bool countAttempt, string? callLogJson, CancellationToken ct)
+        bool retryable, LlmUsage usage, string outcome, bool countAttempt, string? callLogJson, CancellationToken ct, TimeSpan? requeueAfter = null)
     {
         var o = options.CurrentValue;
         error = StoredText.Sanitize(error);
@@ -442,7 +460,8 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         string status;
         if (retryable && effective < maxAttempts)
         {
-            var delay = countAttempt ? Math.Min(o.RetryMaxDelaySeconds, o.RetryBaseDelaySeconds * Math.Pow(2, Math.Max(0, effective - 1))) : 0;
+            var delay = countAttempt ? Math.Min(o.RetryMaxDelaySeconds, o.RetryBaseDelaySeconds * Math.Pow(2, Math.Max(0, effective - 1)))
+                : requeueAfter?.TotalSeconds ?? 0;
             await MergeQueuedIntoAsync(conn, tx, jobId, ct);
             await ExecuteAsync(conn, tx, """
                 UPDATE flush_jobs SET status = 'queued', attempts = $2, lease_owner = NULL, lease_expires_at = NULL,

@@ -55,4 +55,10 @@ public sealed class PipelineException(int errno, string message, bool retryable,
     public int Errno { get; } = errno;
     public bool Retryable { get; } = retryable;
     public LlmUsage Usage { get; } = usage ?? LlmUsage.None;
+
+    /// <summary>
+    /// Set when the provider kept answering 429 past <c>llm_rate_limit_max_wait_seconds</c>: the job goes back to the
+    /// queue after this long without spending an attempt (a rate limit is not a failure of the job).
+    /// </summary>
+    public TimeSpan? RateLimitedFor { get; init; }
 }

@@ -10,15 +10,14 @@ public sealed class WorkerOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Jobs this process runs at the same time (jobs of one buffer never run concurrently). A real job mostly waits for
-    /// the LLM (three calls of a second or more), so this bounds LLM calls in flight rather than CPU, and a loop holds a
-    /// pooled connection only for its short database steps: one process drains about concurrency ÷ job duration jobs
-    /// per second. With an instant fake LLM on 2 cores, 4, 8 and 16 loops all drain ~200–340 jobs/s (bench/README.md).
-    /// Raise it for a slow LLM, lower it for a tight LLM rate limit.
+    /// Jobs this process holds at the same time (jobs of one buffer never run concurrently). A job mostly waits for the
+    /// LLM and holds no database connection meanwhile, so this is a memory bound, not a thread or connection count: LLM
+    /// calls in flight are bounded by <c>llm_max_concurrency</c>, and the worker claims no new job while calls wait for a
+    /// slot or for the budget. One process drains about min(this, llm_max_concurrency) ÷ (3 × LLM latency) jobs per second.
     /// </summary>
     [ConfigurationKeyName("worker_concurrency")]
-    [Range(1, 256)]
-    public int Concurrency { get; set; } = 8;
+    [Range(1, 10_000)]
+    public int Concurrency { get; set; } = 256;
 
     /// <summary>A running job's lease; the worker renews it every third of this. An expired lease is reclaimed.</summary>
     [ConfigurationKeyName("job_lease_seconds")]

@@ -28,6 +28,9 @@ public sealed record FakeChatRequest(
     int Index, string Model, string System, string User, double? Temperature, int? MaxTokens,
     IReadOnlyDictionary<string, string> Headers, string Query)
 {
+    /// <summary>When the request arrived.</summary>
+    public DateTimeOffset ReceivedAt { get; init; } = DateTimeOffset.UtcNow;
+
     /// <summary>The pipeline stage of the prompt (<see cref="PromptStages"/>), or null for foreign prompts.</summary>
     public string? Stage => PromptStages.Detect(System);
 }
@@ -60,6 +63,9 @@ public abstract record FakeReply
     /// <summary>Waits <paramref name="delay"/> (abandoned when the client gives up), then answers <paramref name="then"/> (default: the default reply).</summary>
     public static FakeReply Delay(TimeSpan delay, FakeReply? then = null) => new DelayReply(delay, then ?? Default);
 
+    /// <summary>Holds the response until <paramref name="gate"/> completes (abandoned when the client gives up), then answers <paramref name="then"/>.</summary>
+    public static FakeReply WaitFor(Task gate, FakeReply? then = null) => new GateReply(gate, then ?? Default);
+
     /// <summary>A 200 response whose body is not valid JSON.</summary>
     public static FakeReply MalformedJson(string body = "{\"choices\": [ this is not json") => new MalformedReply(body);
 
@@ -74,6 +80,8 @@ public abstract record FakeReply
     internal sealed record DelayReply(TimeSpan Wait, FakeReply Then) : FakeReply;
 
     internal sealed record MalformedReply(string Body) : FakeReply;
+
+    internal sealed record GateReply(Task Gate, FakeReply Then) : FakeReply;
 }
 
 /// <summary>
@@ -290,6 +298,17 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
                     return; // the client gave up
                 }
                 await WriteChatAsync(ctx, request, d.Then);
+                return;
+            case FakeReply.GateReply g:
+                try
+                {
+                    await g.Gate.WaitAsync(ctx.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                await WriteChatAsync(ctx, request, g.Then);
                 return;
             case FakeReply.StatusReply s:
                 await WriteStatusAsync(ctx, s.StatusCode, s.Body, s.RetryAfter);

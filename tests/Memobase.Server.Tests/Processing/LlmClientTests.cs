@@ -112,8 +112,13 @@ public sealed class LlmClientTests
     public async Task Caller_cancellation_is_not_turned_into_an_llm_error()
     {
         await using var host = await StartAsync();
-        host.Fake.ChatHandler = _ => FakeReply.Delay(TimeSpan.FromSeconds(5));
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var cts = new CancellationTokenSource();
+        // The caller gives up once the request is at the provider (a fixed 200 ms was not always enough to get there on the loaded box).
+        host.Fake.ChatHandler = _ =>
+        {
+            cts.CancelAfter(TimeSpan.FromMilliseconds(50));
+            return FakeReply.Delay(TimeSpan.FromSeconds(5));
+        };
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.Llm.CompleteAsync("m", "s", "u", cts.Token));
         Assert.Single(host.Fake.ChatRequests);

@@ -470,6 +470,33 @@ namespace Memobase.Server.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Memobase.Server.Data.LlmBudgetBucket", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("name");
+
+                    b.Property<double>("Requests")
+                        .HasColumnType("double precision")
+                        .HasColumnName("requests");
+
+                    b.Property<double>("Tokens")
+                        .HasColumnType("double precision")
+                        .HasColumnName("tokens");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("Name")
+                        .HasName("llm_budget_buckets_pkey");
+
+                    b.ToTable("llm_budget_buckets", (string)null);
+                });
+
             modelBuilder.Entity("Memobase.Server.Data.Project", b =>
                 {
                     b.Property<string>("ProjectId")
