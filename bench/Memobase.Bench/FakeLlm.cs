@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -11,9 +12,13 @@ using Microsoft.Extensions.Logging;
 namespace Memobase.Bench;
 
 /// <summary>
-/// An instant OpenAI-compatible fake on 127.0.0.1: <c>POST /v1/chat/completions</c> answers at once with a small fixed
-/// reply per pipeline stage (the "Task-ID: memobase.&lt;stage&gt;" marker of the system prompt), with a <c>usage</c> object
-/// so the server does not count tokens itself. Unknown prompts get "OK".
+/// An OpenAI-compatible fake on 127.0.0.1: <c>POST /v1/chat/completions</c> answers with a small fixed reply per pipeline
+/// stage (the "Task-ID: memobase.&lt;stage&gt;" marker of the system prompt), with a <c>usage</c> object so the server
+/// does not count tokens itself (unless <see cref="OmitUsage"/>). Unknown prompts get "OK". By default it answers at
+/// once; <see cref="Latency"/> adds a delay (± <see cref="LatencyJitter"/>, uniform), and <see cref="RequestsPerMinute"/>
+/// turns on a provider rate limit: a token bucket refilled at limit / 60 per second holding at most 10 s worth, that
+/// answers HTTP 429 with <c>Retry-After</c> (whole seconds, rounded up) when empty. Every request is recorded
+/// (<see cref="Calls"/>) with its arrival time and status.
 /// </summary>
 internal sealed class FakeLlm : IAsyncDisposable
 {
@@ -28,7 +33,12 @@ internal sealed class FakeLlm : IAsyncDisposable
         "- basic_info::name::Alex\n- work::title::Nurse\n- interest::sports::Hiking, recently at Lake Tahoe";
 
     private readonly WebApplication _app;
+    private readonly List<(long At, int Status)> _calls = [];
     private long _requests;
+    private int _inFlight;
+    private int _peakInFlight;
+    private double _bucket;
+    private long _bucketAt;
     private readonly Dictionary<string, long> _byStage = [];
     private readonly Lock _lock = new();
 
@@ -42,6 +52,73 @@ internal sealed class FakeLlm : IAsyncDisposable
     public string BaseUrl { get; }
 
     public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>Delay before each chat answer (zero: at once).</summary>
+    public TimeSpan Latency { get; set; }
+
+    /// <summary>Uniform jitter of <see cref="Latency"/> as a fraction (0.2: ± 20 %).</summary>
+    public double LatencyJitter { get; set; }
+
+    /// <summary>The provider's limit (0: none); see the class summary.</summary>
+    public int RequestsPerMinute { get; set; }
+
+    /// <summary>Answer without a <c>usage</c> object, so the server counts prompt tokens with its o200k tokenizer.</summary>
+    public bool OmitUsage { get; set; }
+
+    /// <summary>
+    /// Replies that grow with the input, as a real model's do: the entry summary is one bullet per user line of the
+    /// chats, the extraction one fact per bullet (slots taken in turn from <see cref="EchoSlots"/>), the merge one
+    /// APPEND per item.
+    /// </summary>
+    public bool EchoReplies { get; set; }
+
+    /// <summary>The (topic, sub_topic) pairs the echo extraction files its facts under, in turn.</summary>
+    public IReadOnlyList<(string Topic, string SubTopic)> EchoSlots { get; set; } = [("interest", "general")];
+
+    /// <summary>Most chat requests in progress at once since the last <see cref="ResetCalls"/>.</summary>
+    public int PeakInFlight => Volatile.Read(ref _peakInFlight);
+
+    /// <summary>Chat requests since the last <see cref="ResetCalls"/>: <see cref="Stopwatch"/> timestamp and HTTP status.</summary>
+    public IReadOnlyList<(long At, int Status)> Calls
+    {
+        get
+        {
+            lock (_lock) return [.. _calls];
+        }
+    }
+
+    /// <summary>Forgets the recorded calls and refills the provider's bucket.</summary>
+    public void ResetCalls()
+    {
+        lock (_lock)
+        {
+            _calls.Clear();
+            _bucket = BucketCap;
+            _bucketAt = Stopwatch.GetTimestamp();
+            _peakInFlight = 0;
+        }
+    }
+
+    private double BucketCap => Math.Max(1, RequestsPerMinute / 6.0);
+
+    /// <summary>Takes a token from the provider's bucket; else returns the seconds until one is there.</summary>
+    private double TryTakeToken()
+    {
+        if (RequestsPerMinute <= 0) return 0;
+        lock (_lock)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var rate = RequestsPerMinute / 60.0;
+            _bucket = Math.Min(BucketCap, _bucket + Stopwatch.GetElapsedTime(_bucketAt, now).TotalSeconds * rate);
+            _bucketAt = now;
+            if (_bucket >= 1)
+            {
+                _bucket -= 1;
+                return 0;
+            }
+            return (1 - _bucket) / rate;
+        }
+    }
 
     public IReadOnlyDictionary<string, long> ByStage
     {
@@ -69,6 +146,38 @@ internal sealed class FakeLlm : IAsyncDisposable
     private async Task HandleAsync(HttpContext ctx)
     {
         Interlocked.Increment(ref _requests);
+        var inFlight = Interlocked.Increment(ref _inFlight);
+        try
+        {
+            int peak;
+            while (inFlight > (peak = Volatile.Read(ref _peakInFlight)) && Interlocked.CompareExchange(ref _peakInFlight, inFlight, peak) != peak)
+            {
+            }
+            var wait = TryTakeToken();
+            lock (_lock) _calls.Add((Stopwatch.GetTimestamp(), wait > 0 ? 429 : 200));
+            if (wait > 0)
+            {
+                ctx.Response.StatusCode = 429;
+                ctx.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                ctx.Response.ContentType = "application/json";
+                await ctx.Response.WriteAsync("""{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}""");
+                return;
+            }
+            if (Latency > TimeSpan.Zero)
+            {
+                var factor = 1 + LatencyJitter * (Random.Shared.NextDouble() * 2 - 1);
+                await Task.Delay(Latency * factor, ctx.RequestAborted);
+            }
+            await AnswerAsync(ctx);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext ctx)
+    {
         using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
         string system = "", user = "";
         if (doc.RootElement.TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Array)
@@ -85,6 +194,8 @@ internal sealed class FakeLlm : IAsyncDisposable
         lock (_lock) _byStage[stage] = _byStage.GetValueOrDefault(stage) + 1;
         var reply = stage switch
         {
+            "entry_summary" when EchoReplies => EchoSummary(user),
+            "extract" when EchoReplies => EchoFacts(user),
             "entry_summary" => SummaryReply,
             "extract" => ExtractReply,
             "merge" => MergeReply(user),
@@ -110,13 +221,16 @@ internal sealed class FakeLlm : IAsyncDisposable
             w.WriteString("finish_reason", "stop");
             w.WriteEndObject();
             w.WriteEndArray();
-            w.WriteStartObject("usage");
-            var prompt = (system.Length + user.Length) / 4;
-            var completion = reply.Length / 4;
-            w.WriteNumber("prompt_tokens", prompt);
-            w.WriteNumber("completion_tokens", completion);
-            w.WriteNumber("total_tokens", prompt + completion);
-            w.WriteEndObject();
+            if (!OmitUsage)
+            {
+                w.WriteStartObject("usage");
+                var prompt = (system.Length + user.Length) / 4;
+                var completion = reply.Length / 4;
+                w.WriteNumber("prompt_tokens", prompt);
+                w.WriteNumber("completion_tokens", completion);
+                w.WriteNumber("total_tokens", prompt + completion);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         ctx.Response.ContentType = "application/json";
@@ -173,6 +287,30 @@ internal sealed class FakeLlm : IAsyncDisposable
         var end = at + Marker.Length;
         while (end < system.Length && (char.IsAsciiLetterOrDigit(system[end]) || system[end] == '_')) end++;
         return system[(at + Marker.Length)..end];
+    }
+
+    private static string EchoSummary(string user)
+    {
+        var at = user.IndexOf("### Input Chats", StringComparison.Ordinal);
+        var chats = at < 0 ? "" : user[(at + "### Input Chats".Length)..];
+        var lines = chats.Split('\n').Select(l => l.Trim()).Where(l => l.Contains(" user: ", StringComparison.Ordinal))
+            .Select(l => "- User said: " + l[(l.IndexOf(" user: ", StringComparison.Ordinal) + 7)..] + " // info");
+        return string.Join('\n', lines);
+    }
+
+    private string EchoFacts(string user)
+    {
+        var at = user.IndexOf("#### Memo", StringComparison.Ordinal);
+        var memo = at < 0 ? user : user[(at + "#### Memo".Length)..];
+        var bullets = memo.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("- ", StringComparison.Ordinal)).ToList();
+        var sb = new StringBuilder("Facts from the memo, one per line.\n---\n");
+        for (var i = 0; i < bullets.Count; i++)
+        {
+            var (topic, subTopic) = EchoSlots[i % EchoSlots.Count];
+            var words = bullets[i][2..].Replace(" // info", "", StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(2).Take(14);
+            sb.Append("- ").Append(topic).Append("::").Append(subTopic).Append("::").Append(string.Join(' ', words)).Append('\n');
+        }
+        return sb.ToString();
     }
 
     /// <summary>The merge prompt's user message is a JSON list of items: answer APPEND (repeating new_info) for each.</summary>

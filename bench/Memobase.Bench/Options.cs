@@ -40,7 +40,10 @@ internal sealed class BenchOptions
     /// <summary>Collect pg_stat_statements per phase (when the cluster preloads it, as bench/run does).</summary>
     public bool StatementStats { get; private set; } = true;
 
-    /// <summary>Which scenarios to run (1 capacity, 2 inserts, 3 flush drain, 4 read path, 5 metrics on vs off); experiments use a subset.</summary>
+    /// <summary>
+    /// Which scenarios to run (1 capacity, 2 inserts, 3 flush drain, 4 read path, 5 metrics on vs off, 6 LLM pace, 7 prompt
+    /// tokens per flush); experiments use a subset. 6 and 7 run only when asked for (<c>--scenarios 6,7</c>).
+    /// </summary>
     public IReadOnlySet<int> Scenarios { get; private set; } = new HashSet<int> { 1, 2, 3, 4, 5 };
 
     /// <summary>Before each measured phase, wait up to this long for other processes to go quiet (&lt; 0.25 cores).</summary>
@@ -59,6 +62,24 @@ internal sealed class BenchOptions
 
     /// <summary>Embed events and gists during the flush drain (the fake LLM answers /embeddings): the write cost of vectors.</summary>
     public bool FlushEmbeddings { get; private set; }
+
+    /// <summary>Scenario 6: the fake LLM's latency and its uniform jitter (fraction).</summary>
+    public double LlmLatencyMs { get; private set; } = 1000;
+
+    public double LlmJitter { get; private set; } = 0.2;
+
+    /// <summary>Scenario 6b–d: the fake provider's limit (requests per minute; 429 + Retry-After beyond it).</summary>
+    public int ProviderRequestsPerMinute { get; private set; } = 600;
+
+    /// <summary>Scenario 6a: users flushed against the unlimited 1 s LLM; 6b–d: users flushed against the limit.</summary>
+    public int PaceUsers { get; private set; } = 3_000;
+
+    public int PaceLimitedUsers { get; private set; } = 300;
+
+    /// <summary>Scenario 6a: open-loop rate of the capacity probe (inserts: half of it), idle and during the drain.</summary>
+    public double PaceProbeRate { get; private set; } = 200;
+
+    public double PaceDrainTimeoutSeconds { get; private set; } = 300;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -103,6 +124,13 @@ internal sealed class BenchOptions
                 case "--read-seconds": o.ReadSeconds = D(Next()); break;
                 case "--read-max-ops": o.ReadMaxOps = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--flush-embeddings": o.FlushEmbeddings = true; break;
+                case "--llm-latency-ms": o.LlmLatencyMs = D(Next()); break;
+                case "--llm-jitter": o.LlmJitter = D(Next()); break;
+                case "--provider-rpm": o.ProviderRequestsPerMinute = I(Next()); break;
+                case "--pace-users": o.PaceUsers = I(Next()); break;
+                case "--pace-limited-users": o.PaceLimitedUsers = I(Next()); break;
+                case "--pace-probe-rate": o.PaceProbeRate = D(Next()); break;
+                case "--pace-drain-timeout": o.PaceDrainTimeoutSeconds = D(Next()); break;
                 case "--quick":
                     o.Users = 1_000; o.CapacitySeconds = 4; o.InsertSeconds = 4; o.WarmupSeconds = 1; o.FlushUsers = 300;
                     o.WorkerConcurrency = [8]; o.CompareLogging = false; o.PacedSeconds = 3;

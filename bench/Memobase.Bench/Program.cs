@@ -163,12 +163,16 @@ namespace Memobase.Bench
             if (o.Scenarios.Contains(4)) await ReadPathAsync();
             // ---- 5. metrics on vs off: capacity and inserts, alternating server processes in one run
             if (o.Scenarios.Contains(5)) await MetricsComparisonAsync();
+            // ---- 6. LLM pace, 7. prompt tokens per flush (issue 14)
+            if (o.Scenarios.Contains(6)) await LlmPaceAsync();
+            if (o.Scenarios.Contains(7)) await CostPerFlushAsync();
             foreach (var s in _servers) s.Stop();
 
             total.Stop();
             var report = Report.Build(o, facts, explain, capServer, capPaced, capDirect, capDefaultLogging, inserts, insertExplain, rounds, _servers,
                 _llm, _statements, _waits, total.Elapsed.TotalSeconds, _notes.ToString());
             report += _readPath.ToString();
+            report += _pace.ToString();
             Directory.CreateDirectory(Path.GetDirectoryName(o.OutFile)!);
             await File.WriteAllTextAsync(o.OutFile, report);
             Console.WriteLine();
@@ -176,11 +180,15 @@ namespace Memobase.Bench
             Log($"results written to {o.OutFile}; server logs in {o.WorkDir}");
         }
 
+        /// <param name="keepPrevious">Leave the previous server running (and its HttpClient undisposed): two replicas at once.</param>
         private async Task StartServerAsync(int workerConcurrency, string logLevel, string label,
-            IReadOnlyDictionary<string, string>? extraEnv = null, bool embeddings = false)
+            IReadOnlyDictionary<string, string>? extraEnv = null, bool embeddings = false, bool keepPrevious = false)
         {
-            if (_servers.Count > 0) _server.Stop();
-            _http?.Dispose();
+            if (!keepPrevious)
+            {
+                if (_servers.Count > 0) _server.Stop();
+                _http?.Dispose();
+            }
             var env = new Dictionary<string, string>
             {
                 ["DATABASE_URL"] = Database.Url(o.AdminConnectionString, o.Database),

@@ -101,7 +101,8 @@ public sealed class BufferPipelineTests
 
         var items = MergeItems(host.Fake);
         Assert.Equal([1, 2, 3, 4], items.Select(i => i.GetProperty("memo_id").GetInt32()));
-        Assert.Equal(["Bob", "Likes sushi", "Nurse", ""], items.Select(i => i.GetProperty("current_memo").GetString()));
+        // an empty slot's item has no current_memo (compact merge input, issue 14)
+        Assert.Equal(["Bob", "Likes sushi", "Nurse", null], items.Select(i => i.TryGetProperty("current_memo", out var m) ? m.GetString() : null));
         Assert.Equal("Jazz", items[3].GetProperty("new_info").GetString());
         Assert.Equal("music", items[3].GetProperty("subtopic").GetString());
 

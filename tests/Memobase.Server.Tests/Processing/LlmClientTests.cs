@@ -304,7 +304,10 @@ public sealed class LlmClientTests
         var text = Memobase.Server.Processing.Prompts.MergePrompt.User(items);
         var parsed = JsonDocument.Parse(text).RootElement[0];
         Assert.Equal("new \"quoted\" 中文", parsed.GetProperty("new_info").GetString());
-        Assert.Equal(JsonValueKind.Null, parsed.GetProperty("topic_description").ValueKind);
+        // compact: one line, no empty or null fields (issue 14: they cost tokens and tell the model nothing)
+        Assert.False(parsed.TryGetProperty("topic_description", out _));
+        Assert.False(parsed.TryGetProperty("current_memo", out _));
+        Assert.DoesNotContain('\n', text);
         Assert.Equal("keep short", parsed.GetProperty("update_instruction").GetString());
         Assert.Contains("中文", text, StringComparison.Ordinal);
     }
