@@ -59,8 +59,8 @@ public sealed class LlmNotConfiguredException()
 /// temperature and <c>max_tokens</c>, no JSON mode. Every call first gets a slot and its budget from
 /// <see cref="LlmThrottle"/>. Each attempt has its own timeout (<c>llm_timeout_seconds</c>); 408/5xx responses,
 /// connection errors and attempt timeouts are retried <c>llm_max_retries</c> times with exponential backoff and jitter.
-/// A 429 is not an error of the call: its slot is given back, the throttle lowers its limit, and the call is sent again
-/// after the Retry-After (else an exponential backoff), for up to <c>llm_rate_limit_max_wait_seconds</c> in all; past
+/// A 429 is not an error of the call: the throttle lowers its limit, and the call, keeping its slot, is sent again after
+/// the Retry-After (else an exponential backoff), for up to <c>llm_rate_limit_max_wait_seconds</c> in all; past
 /// that it throws <see cref="LlmRateLimitedException"/> so the job can be handed back without spending an attempt.
 /// Other statuses and unreadable bodies fail at once. Thread-safe; register as a singleton (it creates a named <see cref="HttpClient"/> per call).
 /// Prompts and completions are only logged at Debug level.
@@ -115,7 +115,7 @@ public sealed partial class LlmClient
         var url = LlmHttp.BuildUrl(_options.EffectiveBaseUrl, "/chat/completions", _options.LlmOpenAiDefaultQuery);
         LogRequestDebug(_logger, model, systemPrompt, userPrompt);
         var estimate = _budget.Estimate(systemPrompt, userPrompt, maxCompletion);
-        var slot = await _throttle.AcquireAsync(estimate, ct);
+        using var slot = await _throttle.AcquireAsync(estimate, ct);
         using var telemetry = LlmCallTelemetry.Start(LlmCallTelemetry.Chat, model, _options.EffectiveBaseUrl);
         try
         {
@@ -131,8 +131,8 @@ public sealed partial class LlmClient
                 }
                 catch (LlmRateLimitedException ex) when (!ex.IsConfigurationError)
                 {
-                    // Not the call's fault: give the slot back while waiting, so the throttle's limit counts only calls on the wire.
-                    slot.Dispose();
+                    // Not the call's fault. The call keeps its slot while it waits: a slot freed by a 429 (answered at once)
+                    // would let the next call collect another 429 at once, many per slot and second.
                     _throttle.RateLimited(ex.RetryAfter);
                     var wait = ex.RetryAfter ?? TimeSpan.FromMilliseconds(Math.Min(30_000, Math.Max(100, _options.LlmRetryBaseDelayMs) * Math.Pow(2, rateLimits)));
                     MemobaseTelemetry.LlmRetries.Add(1, new KeyValuePair<string, object?>("project_id", LlmCallContext.ProjectId),
@@ -145,7 +145,7 @@ public sealed partial class LlmClient
                     rateLimitedFor += wait;
                     LogRateLimited(_logger, (int)wait.TotalMilliseconds);
                     await Task.Delay(wait, ct);
-                    slot = await _throttle.AcquireAsync(estimate, ct);
+                    await _throttle.ReserveBudgetAsync(estimate, ct);
                 }
             }
             _throttle.Succeeded();
@@ -164,10 +164,6 @@ public sealed partial class LlmClient
         {
             telemetry.Failed(ex);
             throw;
-        }
-        finally
-        {
-            slot.Dispose();
         }
     }
 

@@ -52,7 +52,7 @@ public sealed class LlmThrottle
 
     /// <summary>
     /// Waits for a slot, then for the budget (one request and <paramref name="estimatedTokens"/> tokens). Dispose the
-    /// result when the call's HTTP exchange is over (also before sleeping on a 429).
+    /// result when the call is over (a call waiting out a 429 keeps its slot).
     /// </summary>
     public async Task<Slot> AcquireAsync(int estimatedTokens, CancellationToken ct)
     {
@@ -70,6 +70,21 @@ public sealed class LlmThrottle
                 throw;
             }
             return new Slot(this);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
+
+    /// <summary>Before a call holding a slot is sent again (after a 429): waits for the budget of one more request.</summary>
+    public async Task ReserveBudgetAsync(int estimatedTokens, CancellationToken ct)
+    {
+        if (!_budget.IsEnabled) return;
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            await _budget.ReserveAsync(estimatedTokens, ct);
         }
         finally
         {
