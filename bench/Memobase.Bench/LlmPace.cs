@@ -9,7 +9,7 @@ namespace Memobase.Bench;
 
 /// <summary>One drain of scenario 6: jobs, time, the fake provider's view of the calls.</summary>
 internal sealed record PaceRound(string Label, int Users, int Jobs, int Done, int Failed, int AttemptsOn429, int MaxAttempts, double DrainSeconds,
-    int Calls, int Rejected, double WindowRate, double WindowSeconds, int PeakInFlight, string Load);
+    int Calls, int Rejected, double WindowRate, double WindowSeconds, int WindowCalls, int WindowRejected, int PeakInFlight, string Load);
 
 internal sealed partial class Bench
 {
@@ -37,8 +37,8 @@ internal sealed partial class Bench
             received between 10 s after the first request and 5 s before the last (so neither the provider's initial burst
             allowance nor the drain's tail counts). "Attempts spent on 429" = failed attempts whose error names HTTP 429.
 
-            | scenario | users | jobs done / failed | drain s | jobs/s | LLM requests | 429 answers | provider rate /s (window) | max attempts of a job | attempts spent on 429 | peak requests in flight at the fake | load average (1/5/15 min) |
-            |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|
+            | scenario | users | jobs done / failed | drain s | jobs/s | LLM requests | 429 answers | provider rate /s (window) | 429 answers in the window | max attempts of a job | attempts spent on 429 | peak requests in flight at the fake | load average (1/5/15 min) |
+            |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
             """);
 
             // ---- 6a: no limit
@@ -88,7 +88,8 @@ internal sealed partial class Bench
         {
             _pace.AppendLine(CultureInfo.InvariantCulture,
                 $"| {r.Label} | {r.Users} | {r.Done} / {r.Failed} | {r.DrainSeconds:0.0} | **{r.Done / r.DrainSeconds:0.0}** | {r.Calls:N0} | {r.Rejected:N0} ({(r.Calls == 0 ? 0 : 100.0 * r.Rejected / r.Calls):0.0} %) | " +
-                $"{(r.WindowSeconds > 0 ? $"**{r.WindowRate:0.00}** over {r.WindowSeconds:0} s" : "–")} | {r.MaxAttempts} | {r.AttemptsOn429} | {r.PeakInFlight} | {r.Load} |");
+                $"{(r.WindowSeconds > 0 ? $"**{r.WindowRate:0.00}** over {r.WindowSeconds:0} s" : "–")} | " +
+                $"{r.WindowRejected:N0} of {r.WindowCalls:N0} ({(r.WindowCalls == 0 ? 0 : 100.0 * r.WindowRejected / r.WindowCalls):0.0} %) | {r.MaxAttempts} | {r.AttemptsOn429} | {r.PeakInFlight} | {r.Load} |");
         }
         string Ratio(double x, double y) => double.IsNaN(x) || double.IsNaN(y) || y == 0 ? "–" : $"{x / y:0.00}×";
         _pace.AppendLine(CultureInfo.InvariantCulture, $"""
@@ -170,6 +171,7 @@ internal sealed partial class Bench
         var calls = _llm.Calls;
         var ok = calls.Where(c => c.Status == 200).Select(c => c.At).ToList();
         double windowRate = 0, windowSeconds = 0;
+        int windowCalls = 0, windowRejected = 0;
         if (calls.Count > 0)
         {
             var from = calls[0].At + (long)(10 * Stopwatch.Frequency);
@@ -178,11 +180,13 @@ internal sealed partial class Bench
             {
                 windowSeconds = (to - from) / (double)Stopwatch.Frequency;
                 windowRate = ok.Count(t => t >= from && t <= to) / windowSeconds;
+                windowCalls = calls.Count(c => c.At >= from && c.At <= to);
+                windowRejected = calls.Count(c => c.At >= from && c.At <= to && c.Status == 429);
             }
         }
         var load = File.ReadAllText("/proc/loadavg").Split(' ');
         var round = new PaceRound(label, n, (int)jobs, r.GetInt32(0), r.GetInt32(1), r.GetInt32(3), r.GetInt32(2), drainSeconds, calls.Count,
-            calls.Count(c => c.Status == 429), windowRate, windowSeconds, _llm.PeakInFlight, $"{load[0]} / {load[1]} / {load[2]}");
+            calls.Count(c => c.Status == 429), windowRate, windowSeconds, windowCalls, windowRejected, _llm.PeakInFlight, $"{load[0]} / {load[1]} / {load[2]}");
         Log($"{label}: {round.Done}/{round.Jobs} done, {round.Failed} failed in {drainSeconds:0.0} s = {round.Done / drainSeconds:0.0} jobs/s; " +
             $"{round.Calls} LLM requests, {round.Rejected} answered 429; provider rate {windowRate:0.00}/s over {windowSeconds:0} s; peak in flight {round.PeakInFlight}");
         return round;

@@ -9,7 +9,7 @@ namespace Memobase.Server.Llm;
 /// <summary>
 /// The optional LLM budget (<c>llm_requests_per_minute</c>, <c>llm_tokens_per_minute</c>), shared by every replica
 /// through one PostgreSQL row (<c>llm_budget_buckets</c>, name <c>chat</c>): a token bucket per dimension that refills
-/// at limit / 60 per second and holds at most 10 seconds' worth (limit / 6), so even a burst after a quiet spell stays
+/// at 97 % of limit / 60 per second (<see cref="Margin"/>) and holds at most 10 seconds' worth (limit / 6), so even a burst after a quiet spell stays
 /// well inside a provider's per-minute window. A call takes one request and its estimated tokens (o200k count of the
 /// prompt + the running mean of completion lengths) in one atomic <c>UPDATE</c>; the reported usage corrects the tokens
 /// afterwards (the bucket may go below zero, which delays later calls). A call bigger than the bucket waits until the
@@ -21,6 +21,13 @@ public sealed partial class LlmBudget : IDisposable
 {
     private const string BucketName = "chat";
     private const double BurstSeconds = 10;
+
+    /// <summary>
+    /// The buckets refill at 97 % of the configured rates: a provider counting the same limit sees each request a few
+    /// milliseconds after it was granted, with jitter, so a bucket refilled at exactly its rate would now and then send a
+    /// request just before the provider's own bucket has a token for it.
+    /// </summary>
+    private const double Margin = 0.97;
 
     private readonly Lazy<NpgsqlDataSource> _db;
     private readonly ILogger<LlmBudget> _logger;
@@ -39,10 +46,10 @@ public sealed partial class LlmBudget : IDisposable
         _db = db;
         _logger = logger;
         var o = options.Value;
-        _requestsPerSecond = o.LlmRequestsPerMinute / 60.0;
-        _requestCap = Math.Max(1, _requestsPerSecond * BurstSeconds);
-        _tokensPerSecond = o.LlmTokensPerMinute / 60.0;
-        _tokenCap = Math.Max(1, _tokensPerSecond * BurstSeconds);
+        _requestsPerSecond = o.LlmRequestsPerMinute / 60.0 * Margin;
+        _requestCap = Math.Max(1, o.LlmRequestsPerMinute / 60.0 * BurstSeconds);
+        _tokensPerSecond = o.LlmTokensPerMinute / 60.0 * Margin;
+        _tokenCap = Math.Max(1, o.LlmTokensPerMinute / 60.0 * BurstSeconds);
         _meanCompletionTokens = Math.Min(o.LlmMaxTokens, 256);
     }
 

@@ -8,7 +8,7 @@ namespace Memobase.Server.Llm;
 /// Paces this process's chat completions: at most <see cref="Limit"/> calls in flight, and, when a budget is configured
 /// (<c>llm_requests_per_minute</c>, <c>llm_tokens_per_minute</c>), no call before the budget shared by all replicas
 /// (<see cref="LlmBudget"/>) grants it. The limit starts at <c>llm_max_concurrency</c> and adapts to the provider:
-/// every 429 multiplies it by 0.75 (at most once per max(1 s, Retry-After)), every success adds 1 / limit (about +1 per
+/// every 429 sets it to 0.75 × min(limit, calls in flight) (at most once per max(1 s, Retry-After)), every success adds 1 / limit (about +1 per
 /// round of calls), up to <c>llm_max_concurrency</c> again — additive increase, multiplicative decrease, so a provider's
 /// limit is found rather than hammered. Waiting callers are served in arrival order. Thread-safe singleton.
 /// </summary>
@@ -144,7 +144,8 @@ public sealed class LlmThrottle
         lock (_lock)
         {
             if (now < _noDecreaseBefore) return;
-            _limit = Math.Max(1, _limit * DecreaseFactor);
+            // From the calls actually in flight: cutting an unused headroom (limit 256, 40 in flight) would change nothing.
+            _limit = Math.Max(1, Math.Min(_limit, _inFlight) * DecreaseFactor);
             var cooldown = retryAfter is { } r && r > TimeSpan.FromSeconds(1) ? r : TimeSpan.FromSeconds(1);
             _noDecreaseBefore = now + (long)(cooldown.TotalSeconds * Stopwatch.Frequency);
         }

@@ -197,30 +197,29 @@ public sealed record ProfileSettings(
     }
 }
 
-/// <summary>Renders a topic list for prompts, upstream's format.</summary>
+/// <summary>Renders a topic list for prompts.</summary>
 public static class ProfileTopicsPrompt
 {
     /// <summary>
-    /// Per topic <c>- topic (description)</c> followed by <c>  - sub_topic</c> / <c>  - sub_topic(description)</c>
-    /// lines; a topic without sub-topics is just <c>- topic</c>; the list ends with a line <c>...</c>.
+    /// One line per topic: <c>- topic (description): sub_topic, sub_topic(description), ...</c> — the colon, the list and
+    /// the topic's description only when the topic has sub-topics (as upstream), a description only when there is one; the list ends with a line <c>...</c>
+    /// (more topics may be created). Upstream renders one indented line per sub-topic and an empty <c>()</c> after every
+    /// topic without a description: the same information in about 40 % more tokens, sent twice per flush.
     /// </summary>
     public static string Render(IEnumerable<ProfileTopic> topics)
     {
         var sb = new StringBuilder();
         foreach (var t in topics)
         {
-            if (t.SubTopics.Count == 0)
+            sb.Append("- ").Append(t.Topic);
+            if (t.SubTopics.Count > 0 && !string.IsNullOrWhiteSpace(t.Description)) sb.Append(" (").Append(t.Description).Append(')');
+            for (var i = 0; i < t.SubTopics.Count; i++)
             {
-                sb.Append("- ").Append(t.Topic).Append('\n');
-                continue;
-            }
-            sb.Append("- ").Append(t.Topic).Append(" (").Append(t.Description ?? "").Append(")\n");
-            foreach (var s in t.SubTopics)
-            {
-                sb.Append("  - ").Append(s.Name);
+                var s = t.SubTopics[i];
+                sb.Append(i == 0 ? ": " : ", ").Append(s.Name);
                 if (!string.IsNullOrEmpty(s.Description)) sb.Append('(').Append(s.Description).Append(')');
-                sb.Append('\n');
             }
+            sb.Append('\n');
         }
         return sb.Append("...").ToString();
     }

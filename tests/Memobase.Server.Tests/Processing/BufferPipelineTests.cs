@@ -606,7 +606,7 @@ public sealed class BufferPipelineTests
         await host.Pipeline.RunAsync(Input([GusChat], config: config), CancellationToken.None);
 
         var summary = host.Fake.RequestsFor(PromptStages.EntrySummary).Single().System;
-        var slots = "- food_habits (what the user eats)\n  - favorite_dish\n  - allergies(food allergies)\n...";
+        var slots = "- food_habits (what the user eats): favorite_dish, allergies(food allergies)\n...";
         Assert.Contains(slots, summary, StringComparison.Ordinal);
         Assert.Contains("Only log food preferences.", summary, StringComparison.Ordinal);
         Assert.Contains("日志", summary, StringComparison.Ordinal); // Chinese prompt
@@ -624,8 +624,8 @@ public sealed class BufferPipelineTests
         await host.Pipeline.RunAsync(Input([GusChat]), CancellationToken.None);
 
         var system = host.Fake.RequestsFor(PromptStages.Extract).Single().System;
-        Assert.Contains("- 基本信息 ()\n  - 用户姓名\n  - 用户年龄(整数)", system, StringComparison.Ordinal);
-        Assert.Contains("- 生活方式 ()", system, StringComparison.Ordinal);
+        Assert.Contains("- 基本信息: 用户姓名, 用户年龄(整数)", system, StringComparison.Ordinal);
+        Assert.Contains("- 生活方式: 饮食偏好(例如：素食，纯素)", system, StringComparison.Ordinal);
     }
 
     [Fact]

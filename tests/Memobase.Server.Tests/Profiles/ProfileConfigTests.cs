@@ -232,7 +232,7 @@ public sealed class ProfileConfigTests
     }
 
     [Fact]
-    public void Topics_render_in_upstream_format()
+    public void Topics_render_one_line_each()
     {
         var topics = new[]
         {
@@ -241,7 +241,8 @@ public sealed class ProfileConfigTests
             new ProfileTopic("misc", "ignored without sub-topics", []),
         };
 
-        Assert.Equal("- basic_info ()\n  - name\n  - age(integer)\n- travel (trips)\n  - next\n- misc\n...", ProfileTopicsPrompt.Render(topics));
+        // one line per topic, no empty "()" (issue 14: fewer prompt tokens, same information)
+        Assert.Equal("- basic_info: name, age(integer)\n- travel (trips): next\n- misc\n...", ProfileTopicsPrompt.Render(topics));
         Assert.Equal("  - name\n  - age(integer)", ProfileTopicsPrompt.RenderSubTopicsOf("basic_info", topics));
         Assert.Equal("None", ProfileTopicsPrompt.RenderSubTopicsOf("nope", topics));
     }
