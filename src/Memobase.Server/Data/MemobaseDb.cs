@@ -234,6 +234,8 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
             e.Property(x => x.Name).HasMaxLength(64);
             e.Property(x => x.UpdatedAt).HasDefaultValueSql(Now);
         });
+
+        Webhooks.WebhookModel.Configure(modelBuilder);
     }
 
     private static void Timestamps<T>(EntityTypeBuilder<T> e) where T : class

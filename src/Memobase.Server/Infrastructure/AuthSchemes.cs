@@ -23,6 +23,9 @@ public static class MemobaseAuth
     /// <summary>Only the root token (<c>ACCESS_TOKEN</c>).</summary>
     public const string Root = "root";
 
+    /// <summary>The root token, or a project token on routes of its own project (the route value <c>project_id</c>).</summary>
+    public const string ProjectOrRoot = "project_or_root";
+
     /// <summary>Role claim of the root token.</summary>
     public const string RootRole = "root";
 
@@ -36,6 +39,9 @@ public static class MemobaseAuth
         services.AddAuthorizationBuilder()
             .AddPolicy(Project, p => p.AddAuthenticationSchemes(BearerScheme).RequireAuthenticatedUser())
             .AddPolicy(Root, p => p.AddAuthenticationSchemes(BearerScheme).RequireAuthenticatedUser().RequireRole(RootRole))
+            .AddPolicy(ProjectOrRoot, p => p.AddAuthenticationSchemes(BearerScheme).RequireAuthenticatedUser().RequireAssertion(c =>
+                Caller.From(c.User) is { } caller && (caller.IsRoot
+                    || (c.Resource is HttpContext http && string.Equals(http.GetRouteValue("project_id") as string, caller.ProjectId, StringComparison.Ordinal)))))
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(BearerScheme).RequireAuthenticatedUser().Build());
         return services;
     }
@@ -100,9 +106,11 @@ public sealed class BearerAuthenticationHandler(
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
-        var message = Request.Path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)
-            ? "Only the root token can access the admin API."
-            : $"Only the root token can access {Request.Path}.";
+        var message = Context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>().Any(a => a.Policy == MemobaseAuth.ProjectOrRoot) == true
+            ? "Only the root token or the project's own token can access this project's resources."
+            : Request.Path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)
+                ? "Only the root token can access the admin API."
+                : $"Only the root token can access {Request.Path}.";
         Response.StatusCode = StatusCodes.Status403Forbidden;
         return Response.WriteAsJsonAsync(new ApiResponse<object>(null, Errno.Forbidden, message), Context.RequestAborted);
     }

@@ -11,6 +11,7 @@ using Memobase.Server.Processing;
 using Memobase.Server.Profiles;
 using Memobase.Server.Projects;
 using Memobase.Server.Users;
+using Memobase.Server.Webhooks;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Memory;
@@ -49,6 +50,7 @@ public static class ServiceRegistration
         services.AddAdminUi();
         services.AddMemobaseMcp();
         services.AddIdempotency();
+        services.AddMemobaseWebhooks();
 
         services.AddSingleton<ProjectTokenAuthenticator>();
         services.AddMemobaseAuth();
@@ -107,6 +109,7 @@ public static class ServiceRegistration
         var admin = app.MapGroup("").RequireAuthorization(MemobaseAuth.Root).WithRequestValidation();
         admin.MapProjectsAdmin();
         admin.MapAdminBuffers();
+        app.MapMemobaseWebhooks();
 
         app.MapMemobaseObservability();
 

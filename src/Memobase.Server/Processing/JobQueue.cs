@@ -6,6 +6,7 @@ using Memobase.Server.Events;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Observability;
 using Memobase.Server.Profiles;
+using Memobase.Server.Webhooks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -292,7 +293,8 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
 
     /// <summary>
     /// Writes the run's profile changes and event, marks the entries done (deleting processed chat blobs unless they are
-    /// persistent) and the job done — all in one transaction, only if this worker still holds the lease.
+    /// persistent), the job done and its <c>flush.completed</c> webhook messages — all in one transaction, only if this
+    /// worker still holds the lease.
     /// </summary>
     /// <returns>False when the lease was lost: nothing was written.</returns>
     public async Task<bool> CompleteAsync(ClaimedJob job, string owner, PipelineResult run, FlushResult result, bool deleteBlobs,
@@ -368,6 +370,9 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 llm_call_log = $6::jsonb
             WHERE job_id = $1 AND attempt = $2
             """, job.Id, job.Attempt, run.Usage.Calls, run.Usage.PromptTokens, run.Usage.CompletionTokens, CallLogJson(calls)));
+        batch.BatchCommands.Add(WebhookOutbox.Command(job.ProjectId, WebhookEvents.FlushCompleted, job.UserId, new FlushCompletedData(
+            job.ProjectId, job.UserId, job.Id, job.BlobType, run.Event?.Id, run.Adds.Count, run.Updates.Count, run.Deletes.Count,
+            run.Usage.PromptTokens, run.Usage.CompletionTokens, run.Usage.PromptTokens + run.Usage.CompletionTokens)));
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return true;
@@ -375,9 +380,10 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
 
     /// <summary>
     /// Ends an attempt that did not complete. Retryable failures with attempts left go back to <c>queued</c> after a
-    /// backoff; otherwise the job and its entries become <c>failed</c> (entries stay retryable by the next flush).
-    /// With <paramref name="countAttempt"/> false (graceful shutdown, or the provider's rate limit outlasted
-    /// <c>llm_rate_limit_max_wait_seconds</c>) the attempt is given back, and the job waits <paramref name="requeueAfter"/>.
+    /// backoff; otherwise the job and its entries become <c>failed</c> (entries stay retryable by the next flush). Either
+    /// way the transaction writes a <c>flush.failed</c> webhook message. With <paramref name="countAttempt"/> false
+    /// (graceful shutdown, or the provider's rate limit outlasted <c>llm_rate_limit_max_wait_seconds</c>) the attempt is
+    /// given back, the job waits <paramref name="requeueAfter"/>, and no message is written.
     /// </summary>
     /// <returns>The job's new status, or null when this worker no longer held the lease.</returns>
     public async Task<string?> FailAttemptAsync(ClaimedJob job, string owner, int errno, string error, bool retryable, LlmUsage usage,
@@ -455,7 +461,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     {
         var o = options.CurrentValue;
         error = StoredText.Sanitize(error);
-        var (attempts, maxAttempts) = await ReadAttemptsAsync(conn, tx, jobId, ct);
+        var (attempts, maxAttempts, projectId, userId, blobType) = await ReadAttemptsAsync(conn, tx, jobId, ct);
         var effective = countAttempt ? attempts : attempts - 1;
         string status;
         if (retryable && effective < maxAttempts)
@@ -489,6 +495,11 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 llm_call_log = $8::jsonb
             WHERE job_id = $1 AND attempt = $2
             """, ct, jobId, attempt, outcome, error, usage.Calls, usage.PromptTokens, usage.CompletionTokens, callLogJson);
+        if (countAttempt)
+        {
+            await WebhookOutbox.WriteAsync(conn, tx, projectId, WebhookEvents.FlushFailed, userId,
+                new FlushFailedData(projectId, userId, jobId, blobType, errno, error, effective, WillRetry: status == JobStatus.Queued), ct);
+        }
         return status;
     }
 
@@ -513,12 +524,13 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             """, ct, jobId);
     }
 
-    private static async Task<(int Attempts, int MaxAttempts)> ReadAttemptsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, CancellationToken ct)
+    private static async Task<(int Attempts, int MaxAttempts, string ProjectId, Guid UserId, string BlobType)> ReadAttemptsAsync(
+        NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, CancellationToken ct)
     {
-        await using var cmd = Command(conn, tx, "SELECT attempts, max_attempts FROM flush_jobs WHERE id = $1", jobId);
+        await using var cmd = Command(conn, tx, "SELECT attempts, max_attempts, project_id, user_id, blob_type FROM flush_jobs WHERE id = $1", jobId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        return (reader.GetInt32(0), reader.GetInt32(1));
+        return (reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2), reader.GetGuid(3), reader.GetString(4));
     }
 
     /// <summary>Admin retry: a failed job goes back to the queue with its failed entries and a fresh attempt budget.</summary>

@@ -1,11 +1,12 @@
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Webhooks;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Memobase.Server.Users;
 
-/// <summary>Creating users, shared by the REST API and the MCP tools.</summary>
+/// <summary>Creating users (shared by the REST API and the MCP tools) and deleting them.</summary>
 public sealed class UserStore(NpgsqlDataSource db)
 {
     public static Failure NotFound(Guid userId) => Failure.NotFound($"User {userId} not found");
@@ -25,5 +26,22 @@ public sealed class UserStore(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)fieldsJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
         return await cmd.ExecuteNonQueryAsync(ct) > 0;
+    }
+
+    /// <summary>Deletes the user (everything it owns cascades) and writes its <c>user.deleted</c> webhook messages, in one transaction.</summary>
+    /// <returns>False when the project has no such user.</returns>
+    public async Task<bool> DeleteAsync(string projectId, Guid userId, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var cmd = new NpgsqlCommand("DELETE FROM users WHERE project_id = $1 AND id = $2", conn, tx))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+            if (await cmd.ExecuteNonQueryAsync(ct) == 0) return false;
+        }
+        await WebhookOutbox.WriteAsync(conn, tx, projectId, WebhookEvents.UserDeleted, userId, new UserDeletedData(projectId, userId), ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 }

@@ -88,9 +88,6 @@ public static class UsersApi
         return updated == 0 ? Api.Fail<IdData>(UserStore.NotFound(user_id)) : Api.Ok(new IdData(user_id));
     }
 
-    public static async Task<Ok<ApiResponse<object>>> DeleteUser(Guid user_id, Caller caller, MemobaseDb db, CancellationToken ct)
-    {
-        var deleted = await db.Users.Where(u => u.ProjectId == caller.ProjectId && u.Id == user_id).ExecuteDeleteAsync(ct);
-        return deleted == 0 ? Api.Fail<object>(UserStore.NotFound(user_id)) : Api.Done();
-    }
+    public static async Task<Ok<ApiResponse<object>>> DeleteUser(Guid user_id, Caller caller, UserStore users, CancellationToken ct)
+        => await users.DeleteAsync(caller.ProjectId, user_id, ct) ? Api.Done() : Api.Fail<object>(UserStore.NotFound(user_id));
 }

@@ -56,6 +56,12 @@ public sealed class AuthTests(MemobaseApp app) : IClassFixture<MemobaseApp>
                 Assert.True(anonymous == (pattern == "api/v1/healthcheck"), pattern);
                 if (!anonymous) Assert.Contains("project", policies);
             }
+            else if (pattern.StartsWith("admin/v1/projects/{project_id}/webhooks", StringComparison.Ordinal))
+            {
+                // A project's webhooks: the root token or that project's own token.
+                Assert.False(anonymous, pattern);
+                Assert.Contains("project_or_root", policies);
+            }
             else if (pattern.StartsWith("admin/v1/", StringComparison.Ordinal))
             {
                 Assert.False(anonymous, pattern);
