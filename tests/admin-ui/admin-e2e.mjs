@@ -21,6 +21,7 @@ const EXPECT_PROFILE = env('ADMIN_EXPECT_PROFILE');
 const EXPECT_EVENT = env('ADMIN_EXPECT_EVENT');
 const FAILED_JOB = env('ADMIN_FAILED_JOB');
 const EXPECT_ERROR = env('ADMIN_EXPECT_ERROR');
+const WEBHOOK_URL = env('ADMIN_WEBHOOK_URL');
 const SHOTS = env('ADMIN_SCREENSHOTS');
 const CHROMIUM = env('ADMIN_CHROMIUM');
 
@@ -165,6 +166,10 @@ try {
   check(await page.getByLabel('profile_config').inputValue() === before, 'after reloading the page the config is unchanged');
   const stored = await (await fetch(`${BASE}/api/v1/project/profile_config`, { headers: { Authorization: `Bearer ${PROJECT_TOKEN}` } })).json();
   check(stored.data.profile_config === before, 'the API returns the unchanged config');
+  const webhooks = await page.locator('#webhooks').textContent();
+  check(webhooks.includes(WEBHOOK_URL), 'the project page lists the webhook endpoint');
+  check(webhooks.includes('disabled') && webhooks.includes('disabled through the API'), 'a disabled webhook endpoint shows why');
+  check((await page.locator('#webhook-deliveries').textContent()).includes('webhook.test'), 'the recent webhook deliveries list the test message');
   await inspect(page, 'project');
 
   await page.goto(`${BASE}/admin/buffers?state=all`);

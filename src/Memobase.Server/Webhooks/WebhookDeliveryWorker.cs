@@ -107,7 +107,7 @@ public sealed partial class WebhookDeliveryWorker(
         }
         catch (HttpRequestException ex)
         {
-            error = ex.InnerException is { } inner ? $"{ex.Message} ({inner.Message})" : ex.Message;
+            error = ex.InnerException is { } inner && !ex.Message.Contains(inner.Message, StringComparison.Ordinal) ? $"{ex.Message} ({inner.Message})" : ex.Message;
         }
 
         if (error is null)

@@ -97,8 +97,17 @@ public sealed class WebhookStore(MemobaseDb db, IOptionsMonitor<WebhookOptions> 
     public async Task<IReadOnlyList<WebhookDeliveryInfo>?> DeliveriesAsync(string projectId, Guid id, string? status, int limit, CancellationToken ct)
     {
         if (!await Endpoints(projectId).AnyAsync(e => e.Id == id, ct)) return null;
+        return await RecentAsync(projectId, id, status, limit, ct);
+    }
+
+    /// <summary>The newest deliveries of all the project's endpoints (the console's view).</summary>
+    public Task<IReadOnlyList<WebhookDeliveryInfo>> RecentDeliveriesAsync(string projectId, int limit, CancellationToken ct)
+        => RecentAsync(projectId, null, null, limit, ct);
+
+    private async Task<IReadOnlyList<WebhookDeliveryInfo>> RecentAsync(string projectId, Guid? endpointId, string? status, int limit, CancellationToken ct)
+    {
         var rows = await db.Set<WebhookDelivery>().AsNoTracking()
-            .Where(d => d.ProjectId == projectId && d.EndpointId == id && (status == null || d.Status == status))
+            .Where(d => d.ProjectId == projectId && (endpointId == null || d.EndpointId == endpointId) && (status == null || d.Status == status))
             .OrderByDescending(d => d.Seq).Take(limit).ToListAsync(ct);
         return rows.Select(d => new WebhookDeliveryInfo(d.Id, d.EndpointId, d.EventType, d.UserId, d.Status, d.Attempts, d.LastStatusCode, d.LastError,
             d.NextAttemptAt, d.DeliveredAt, d.CreatedAt, d.UpdatedAt, Json.Raw(d.Payload))).ToList();

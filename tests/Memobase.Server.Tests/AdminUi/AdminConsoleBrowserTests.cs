@@ -19,6 +19,7 @@ public sealed class AdminConsoleBrowserTests(ITestOutputHelper log) : IAsyncLife
     private const string RootToken = "admin-ui-root-token";
     private const string Chromium = "/usr/bin/chromium";
     private const string StoredConfig = "language: en\n";
+    private const string WebhookUrl = "https://hooks.example.invalid/memobase";
     private static readonly TimeSpan NpmInstallTimeout = TimeSpan.FromMinutes(3);
     private static readonly TimeSpan BrowserRunTimeout = TimeSpan.FromMinutes(4);
 
@@ -93,6 +94,11 @@ public sealed class AdminConsoleBrowserTests(ITestOutputHelper log) : IAsyncLife
         var failed = (await root.GetAsync($"/admin/v1/jobs?status=failed&user_id={failing}").Ok())!["jobs"]!.AsArray().Single()!;
         var lastError = failed["last_error"]!.GetValue<string>();
 
+        // A webhook of acme, disabled through the API, with one queued test message (.invalid never resolves).
+        var webhook = (await acme.PostJson("/admin/v1/projects/acme/webhooks", new { url = WebhookUrl, events = new[] { "flush.completed" } }).Ok())!;
+        await acme.PostAsync($"/admin/v1/projects/acme/webhooks/{webhook["id"]}/test", null).Ok();
+        await acme.PatchAsync($"/admin/v1/projects/acme/webhooks/{webhook["id"]}", JsonContent.Create(new { enabled = false })).Ok();
+
         var other = await globex.CreateUserAsync();
         await globex.PostJson($"/api/v1/blobs/insert/{other}", Http.ChatBlob(("user", "globex secret plans"))).Ok();
 
@@ -114,6 +120,7 @@ public sealed class AdminConsoleBrowserTests(ITestOutputHelper log) : IAsyncLife
             ["ADMIN_EXPECT_EVENT"] = eventTip,
             ["ADMIN_FAILED_JOB"] = failed["id"]!.GetValue<string>(),
             ["ADMIN_EXPECT_ERROR"] = lastError[..Math.Min(40, lastError.Length)],
+            ["ADMIN_WEBHOOK_URL"] = WebhookUrl,
             ["ADMIN_SCREENSHOTS"] = screenshots,
             ["ADMIN_CHROMIUM"] = Chromium,
         }, BrowserRunTimeout);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Memobase.Server.Processing;
 using Memobase.Server.Tests.Infrastructure;
+using Memobase.Server.Webhooks;
 
 namespace Memobase.Server.Tests.Buffers;
 
@@ -62,11 +63,13 @@ public sealed class ConnectionPoolTests(TwoConnectionPoolApp app) : IClassFixtur
 
         await LlmApp.Eventually(async () => await ServerBackends("query = 'LISTEN " + JobQueue.NotifyChannel + "'") == 1,
             because: "the worker LISTENs on its own connection");
+        await LlmApp.Eventually(async () => await ServerBackends("query = 'LISTEN " + WebhookOutbox.NotifyChannel + "'") == 1,
+            because: "the webhook delivery worker LISTENs on its own connection");
 
-        // Saturate the pool; the server never has more than 2 pooled connections plus the LISTEN one.
+        // Saturate the pool; the server never has more than 2 pooled connections plus the two LISTEN ones.
         var reads = Enumerable.Range(0, 40).Select(_ => _client.GetAsync($"/api/v1/users/buffer/capacity/{Guid.NewGuid()}/chat?status=idle").Ok());
         await Task.WhenAll(reads);
-        Assert.InRange(await ServerBackends("true"), 1, 3);
+        Assert.InRange(await ServerBackends("true"), 2, 4);
     }
 
     private Task<long> ServerBackends(string condition) => app.ScalarAsync<long>(

@@ -1,14 +1,16 @@
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Projects;
+using Memobase.Server.Webhooks;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Memobase.Server.AdminUi.Pages.Projects;
 
-public sealed class ProjectDetailModel(ProjectStore store, UsageReader usage, BillingService billing) : AdminPageModel
+public sealed class ProjectDetailModel(ProjectStore store, UsageReader usage, BillingService billing, WebhookStore webhooks) : AdminPageModel
 {
     public const int UsageDays = 14;
+    public const int RecentDeliveries = 20;
 
     [BindProperty(SupportsGet = true)]
     public string ProjectId { get; set; } = "";
@@ -20,6 +22,8 @@ public sealed class ProjectDetailModel(ProjectStore store, UsageReader usage, Bi
     public string? Message { get; private set; }
     public BillingData? Billing { get; private set; }
     public IReadOnlyList<DailyUsage> Usage { get; private set; } = [];
+    public IReadOnlyList<WebhookInfo> Webhooks { get; private set; } = [];
+    public IReadOnlyList<WebhookDeliveryInfo> Deliveries { get; private set; } = [];
 
     public Task<PageResult> OnGetAsync([FromQuery] string? saved, CancellationToken ct)
     {
@@ -66,6 +70,8 @@ public sealed class ProjectDetailModel(ProjectStore store, UsageReader usage, Bi
         ConfigError = rejected?.Error;
         Billing = await billing.GetBillingAsync(new Caller(ProjectId, false), ct);
         Usage = await usage.DailyAsync(ProjectId, UsageDays, ct);
+        Webhooks = await webhooks.ListAsync(ProjectId, ct);
+        Deliveries = Webhooks.Count == 0 ? [] : await webhooks.RecentDeliveriesAsync(ProjectId, RecentDeliveries, ct);
         return Page();
     }
 }
