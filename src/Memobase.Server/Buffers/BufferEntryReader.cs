@@ -12,6 +12,22 @@ public sealed record UserBuffer(IReadOnlyDictionary<string, int> CountsByStatus,
 /// <summary>Reads a user's buffer entries for the admin console.</summary>
 public sealed class BufferEntryReader(NpgsqlDataSource db)
 {
+    /// <summary>The ids of a user's buffer entries of one type in one status, oldest first (the capacity endpoint).</summary>
+    public async Task<List<Guid>> IdsAsync(string projectId, Guid userId, string blobType, string status, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT id FROM buffer_entries WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status = $4 ORDER BY seq
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = blobType });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = status });
+        var ids = new List<Guid>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) ids.Add(reader.GetGuid(0));
+        return ids;
+    }
+
     public async Task<UserBuffer> OfUserAsync(string projectId, Guid userId, int limit, CancellationToken ct)
     {
         await using var batch = db.CreateBatch();

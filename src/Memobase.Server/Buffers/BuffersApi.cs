@@ -33,24 +33,14 @@ public static class BuffersApi
     }
 
     public static async Task<Results<Ok<ApiResponse<IdsData>>, UnprocessableEntity<HttpValidationError>>> GetBufferIds(
-        Guid user_id, string buffer_type, Caller caller, NpgsqlDataSource db, CancellationToken ct, string? status = null)
+        Guid user_id, string buffer_type, Caller caller, BufferEntryReader entries, CancellationToken ct, string? status = null)
     {
         status ??= BufferStatus.Processing;
         if (Array.IndexOf(BufferStatus.All, status) < 0)
         {
             return Validation.Problem([Validation.InvalidEnum("query", "status", status, BufferStatus.All)]);
         }
-        await using var cmd = db.CreateCommand("""
-            SELECT id FROM buffer_entries WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status = $4 ORDER BY seq
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = user_id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = buffer_type });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = status });
-        var ids = new List<Guid>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) ids.Add(reader.GetGuid(0));
-        return Api.Ok(new IdsData(ids));
+        return Api.Ok(new IdsData(await entries.IdsAsync(caller.ProjectId, user_id, buffer_type, status, ct)));
     }
 
     public static async Task<Ok<ApiResponse<IReadOnlyList<FlushResult>>>> FlushBuffer(

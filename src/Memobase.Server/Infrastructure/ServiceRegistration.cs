@@ -82,7 +82,8 @@ public static class ServiceRegistration
 
     public static WebApplication UseMemobase(this WebApplication app)
     {
-        app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMemobaseRequestLogging();
         // ApiExceptionHandler answers every exception; the options' handler is the framework's required last resort.
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = ApiExceptionHandler.WriteUnknownErrorAsync });
         app.UseStatusCodePages(ErrorResponses.WriteStatusPage);

@@ -64,7 +64,7 @@ public static class ObservabilitySetup
         .AddHttpClientInstrumentation()
         .AddNpgsql();
 
-    private static readonly string[] FlushOutcomeHeaders = [Processing.FlushOutcome.JobIdHeader, RequestLoggingMiddleware.RequestIdHeader];
+    private static readonly string[] FlushOutcomeHeaders = [Processing.FlushOutcome.JobIdHeader, RequestIdMiddleware.RequestIdHeader];
 
     /// <summary>
     /// Before routing: <c>/</c> leads to the API docs, CORS (when enabled) answers preflights before authentication,

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Memobase.Server.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
+using Memobase.Server.Users;
 
 namespace Memobase.Server.Projects;
 
@@ -17,6 +17,7 @@ public static class ProjectApi
     /// <summary>Largest <c>last_days</c> of the usage endpoint (ten years).</summary>
     public const int MaxUsageDays = 3660;
 
+    /// <summary>The <c>order_by</c> values, in the order of <see cref="UserOrder"/>.</summary>
     private static readonly string[] OrderBy = ["updated_at", "profile_count", "event_count"];
 
     public static RouteGroupBuilder MapProject(this IEndpointRouteBuilder app)
@@ -77,7 +78,7 @@ public static class ProjectApi
         => Api.Ok(await billing.GetBillingAsync(caller, ct));
 
     public static async Task<Results<Ok<ApiResponse<ProjectUsersData>>, UnprocessableEntity<HttpValidationError>>> GetUsers(
-        Caller caller, NpgsqlDataSource db, CancellationToken ct,
+        Caller caller, UserDirectory users, CancellationToken ct,
         string? search = null, string? order_by = null, Flag? order_desc = null, int limit = 10, int offset = 0)
     {
         order_by ??= OrderBy[0];
@@ -85,52 +86,10 @@ public static class ProjectApi
         if (column < 0) return Validation.Problem([Validation.InvalidEnum("query", "order_by", order_by, OrderBy)]);
         if (limit < 0) return Validation.Problem(["query", "limit"], "Input should be greater than or equal to 0", "greater_than_equal", limit);
         if (offset < 0) return Validation.Problem(["query", "offset"], "Input should be greater than or equal to 0", "greater_than_equal", offset);
-        var direction = (order_desc?.Value ?? true) ? "DESC" : "ASC";
-        // The ORDER BY column comes from a fixed list, never from the request text.
-        var orderColumn = OrderBy[column];
-
-        await using var batch = db.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
-            SELECT u.id, u.additional_fields::text, u.created_at, u.updated_at,
-                   (SELECT count(*) FROM user_profiles p WHERE p.project_id = u.project_id AND p.user_id = u.id) AS profile_count,
-                   (SELECT count(*) FROM user_events e WHERE e.project_id = u.project_id AND e.user_id = u.id) AS event_count
-            FROM users u
-            WHERE u.project_id = $1 AND strpos(u.id::text, $2) > 0
-            ORDER BY {orderColumn} {direction}, u.id
-            LIMIT $3 OFFSET $4
-            """)
-        {
-            Parameters =
-            {
-                new NpgsqlParameter { Value = caller.ProjectId },
-                new NpgsqlParameter { Value = (search ?? "").Trim().ToLowerInvariant() },
-                new NpgsqlParameter { Value = limit },
-                new NpgsqlParameter { Value = offset },
-            },
-        });
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT count(*) FROM users u WHERE u.project_id = $1 AND strpos(u.id::text, $2) > 0")
-        {
-            Parameters =
-            {
-                new NpgsqlParameter { Value = caller.ProjectId },
-                new NpgsqlParameter { Value = (search ?? "").Trim().ToLowerInvariant() },
-            },
-        });
-
-        var users = new List<ProjectUser>();
-        long count;
-        await using (var reader = await batch.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-            {
-                users.Add(new ProjectUser(reader.GetGuid(0), caller.ProjectId, Json.Raw(reader.IsDBNull(1) ? null : reader.GetString(1)),
-                    reader.GetDateTime(2), reader.GetDateTime(3), reader.GetInt64(4), reader.GetInt64(5)));
-            }
-            await reader.NextResultAsync(ct);
-            await reader.ReadAsync(ct);
-            count = reader.GetInt64(0);
-        }
-        return Api.Ok(new ProjectUsersData(users, count));
+        var page = await users.ListAsync(new UserQuery(caller.ProjectId, search, limit, offset, (UserOrder)column, order_desc?.Value ?? true, WithFields: true), ct);
+        return Api.Ok(new ProjectUsersData(
+            [.. page.Users.Select(u => new ProjectUser(u.Id, u.ProjectId, u.AdditionalFields, u.CreatedAt, u.UpdatedAt, u.ProfileCount, u.EventCount))],
+            page.Total));
     }
 
     public static async Task<Results<Ok<ApiResponse<IReadOnlyList<DailyUsage>>>, UnprocessableEntity<HttpValidationError>>> GetUsage(

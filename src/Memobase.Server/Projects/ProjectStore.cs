@@ -35,10 +35,10 @@ public sealed partial class ProjectStore(MemobaseDb db, ProjectTokenAuthenticato
         return inserted == 0 ? null : new ProjectCredentials(projectId, status, token);
     }
 
-    /// <summary>Every project except root, oldest first.</summary>
-    public async Task<List<ProjectInfo>> ListAsync(CancellationToken ct)
+    /// <summary>Every project, oldest first; the root project only when asked for (the admin API lists it, the console does not).</summary>
+    public async Task<List<ProjectInfo>> ListAsync(bool includeRoot, CancellationToken ct)
     {
-        return await db.Projects.AsNoTracking().Where(p => p.ProjectId != MemobaseDb.RootProjectId).OrderBy(p => p.CreatedAt)
+        return await db.Projects.AsNoTracking().Where(p => includeRoot || p.ProjectId != MemobaseDb.RootProjectId).OrderBy(p => p.CreatedAt)
             .Select(p => new ProjectInfo(p.ProjectId, p.Status, p.CreatedAt, p.UpdatedAt)).ToListAsync(ct);
     }
 

@@ -45,12 +45,8 @@ public static class ProjectsAdminApi
             : Api.Fail<ProjectCredentials>(Errno.Conflict, $"Project {body.ProjectId} already exists");
     }
 
-    public static async Task<Ok<ApiResponse<IReadOnlyList<ProjectInfo>>>> ListProjects(MemobaseDb db, CancellationToken ct)
-    {
-        var list = await db.Projects.AsNoTracking().OrderBy(p => p.CreatedAt)
-            .Select(p => new ProjectInfo(p.ProjectId, p.Status, p.CreatedAt, p.UpdatedAt)).ToListAsync(ct);
-        return Api.Ok<IReadOnlyList<ProjectInfo>>(list);
-    }
+    public static async Task<Ok<ApiResponse<IReadOnlyList<ProjectInfo>>>> ListProjects(ProjectStore projects, CancellationToken ct)
+        => Api.Ok<IReadOnlyList<ProjectInfo>>(await projects.ListAsync(includeRoot: true, ct));
 
     public static async Task<Results<Ok<ApiResponse<ProjectInfo>>, UnprocessableEntity<HttpValidationError>>> UpdateProject(
         string project_id, UpdateProjectRequest body, ProjectStore projects, CancellationToken ct)

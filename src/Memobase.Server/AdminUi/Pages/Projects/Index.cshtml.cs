@@ -11,7 +11,7 @@ public sealed class ProjectsModel(ProjectStore store) : AdminPageModel
     public string? CreateError { get; private set; }
     public string? NewProjectId { get; private set; }
 
-    public async Task OnGetAsync(CancellationToken ct) => Projects = await store.ListAsync(ct);
+    public async Task OnGetAsync(CancellationToken ct) => Projects = await store.ListAsync(includeRoot: false, ct);
 
     public async Task<IActionResult> OnPostCreateAsync([FromForm] string? projectId, [FromForm] string? status, CancellationToken ct)
     {
@@ -32,7 +32,7 @@ public sealed class ProjectsModel(ProjectStore store) : AdminPageModel
             else NewProjectId = null;
         }
         if (CreateError is not null) Response.StatusCode = StatusCodes.Status400BadRequest;
-        Projects = await store.ListAsync(ct);
+        Projects = await store.ListAsync(includeRoot: false, ct);
         return Page();
     }
 }

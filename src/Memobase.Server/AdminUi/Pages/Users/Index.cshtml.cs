@@ -18,6 +18,6 @@ public sealed class UsersModel(UserDirectory users) : AdminPageModel
     public async Task OnGetAsync(CancellationToken ct)
     {
         Offset = Math.Max(0, Offset);
-        Result = await users.SearchAsync(Scope, Search, PageSize, Offset, ct);
+        Result = await users.ListAsync(new UserQuery(Scope, Search, PageSize, Offset), ct);
     }
 }

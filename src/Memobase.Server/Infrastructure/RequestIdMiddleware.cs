@@ -4,14 +4,15 @@ using System.Globalization;
 namespace Memobase.Server.Infrastructure;
 
 /// <summary>
-/// One log line per request (method, path without query string, status, duration, request id); exceptions are
-/// answered by <see cref="ApiExceptionHandler"/> inside it. Query strings are never logged: they can carry chat contents (<c>chats_str</c>).
+/// Gives every request its id (the caller's <c>X-Request-ID</c> when it is a safe token, else the trace id) as
+/// <see cref="HttpContext.TraceIdentifier"/>, and answers it in <c>X-Request-ID</c> with the processing time in
+/// <c>X-Process-Time</c> (seconds, as upstream). The log line itself is Serilog.AspNetCore's request logging.
 /// </summary>
-public sealed partial class RequestLoggingMiddleware(RequestDelegate next, ILogger<RequestLoggingMiddleware> logger)
+public sealed class RequestIdMiddleware(RequestDelegate next)
 {
     public const string RequestIdHeader = "X-Request-ID";
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var start = Stopwatch.GetTimestamp();
         var requestId = RequestId(context);
@@ -22,16 +23,7 @@ public sealed partial class RequestLoggingMiddleware(RequestDelegate next, ILogg
             context.Response.Headers["X-Process-Time"] = Stopwatch.GetElapsedTime(start).TotalSeconds.ToString("0.######", CultureInfo.InvariantCulture);
             return Task.CompletedTask;
         });
-
-        try
-        {
-            await next(context);
-        }
-        finally
-        {
-            var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            LogRequest(logger, context.Request.Method, context.Request.Path, context.Response.StatusCode, ms, requestId);
-        }
+        return next(context);
     }
 
     private static string RequestId(HttpContext context)
@@ -43,8 +35,4 @@ public sealed partial class RequestLoggingMiddleware(RequestDelegate next, ILogg
         }
         return Activity.Current?.TraceId.ToString() ?? Guid.NewGuid().ToString("N");
     }
-
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "HTTP {Method} {Path} responded {StatusCode} in {ElapsedMs:0.0} ms (request {RequestId})")]
-    private static partial void LogRequest(ILogger logger, string method, PathString path, int statusCode, double elapsedMs, string requestId);
-
 }
