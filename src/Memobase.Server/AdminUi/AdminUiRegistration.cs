@@ -1,7 +1,9 @@
 using System.Reflection;
 using System.Security.Cryptography;
+using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Options;
 
@@ -38,6 +40,9 @@ public static class AdminUiRegistration
             .AddPolicy(AdminSession.Policy, p => p.AddAuthenticationSchemes(AdminSession.Scheme).RequireAuthenticatedUser())
             .AddPolicy(AdminSession.RootPolicy, p => p.AddAuthenticationSchemes(AdminSession.Scheme).RequireAuthenticatedUser()
                 .RequireAssertion(c => AdminSession.From(c.User).IsRoot));
+        // Session cookies and antiforgery tokens are protected with keys kept in PostgreSQL, so a cookie issued by
+        // one replica is valid on every other (and survives restarts).
+        services.AddDataProtection().SetApplicationName("memobase-server").PersistKeysToDbContext<MemobaseDb>();
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "memobase_admin_af";

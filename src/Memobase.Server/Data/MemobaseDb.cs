@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.EntityFrameworkCore.Migrations;
@@ -15,7 +16,7 @@ namespace Memobase.Server.Data;
 /// another project's rows; deleting a user cascades to everything it owns. Constraint and index names are spelled out
 /// because databases created before the model owned the schema carry PostgreSQL's default names.
 /// </summary>
-public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext(options)
+public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext(options), IDataProtectionKeyContext
 {
     public const string RootProjectId = "__root__";
 
@@ -29,6 +30,8 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
     /// <summary>A W3C traceparent is 55 characters (version 00); room for a future version's extra fields.</summary>
     private const int TraceParentLength = 128;
 
+    /// <summary>ASP.NET Core Data Protection's key ring (admin console cookies, antiforgery), shared by every replica.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<Project> Projects => Set<Project>();
     public DbSet<User> Users => Set<User>();
     public DbSet<Blob> Blobs => Set<Blob>();
@@ -199,6 +202,12 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
                 .OnDelete(DeleteBehavior.Cascade).HasConstraintName("user_event_gists_project_id_event_id_fkey");
             e.HasIndex(x => new { x.ProjectId, x.UserId, x.CreatedAt }, "ix_user_event_gists_user_created").HasDatabaseName("ix_user_event_gists_user_created").IsDescending(false, false, true);
             e.HasIndex(x => new { x.ProjectId, x.EventId }, "ix_user_event_gists_event").HasDatabaseName("ix_user_event_gists_event");
+        });
+
+        modelBuilder.Entity<DataProtectionKey>(e =>
+        {
+            e.ToTable("data_protection_keys");
+            e.HasKey(x => x.Id).HasName("data_protection_keys_pkey");
         });
 
         modelBuilder.Entity<UsageDaily>(e =>
