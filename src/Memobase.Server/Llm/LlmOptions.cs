@@ -217,6 +217,13 @@ internal sealed class EmbeddingOptionsValidator : IValidateOptions<EmbeddingOpti
         {
             errors.Add($"embedding_base_url: '{options.EmbeddingBaseUrl}' is not an absolute http(s) URL.");
         }
+        // A local provider has no default address: without one, its requests (and key) would go to OpenAI's URL.
+        if (options.EmbeddingProvider?.Trim().ToLowerInvariant() is "ollama" or "lmstudio" && options.EnableEventEmbedding
+            && string.IsNullOrWhiteSpace(options.EmbeddingBaseUrl) && !string.IsNullOrWhiteSpace(options.EmbeddingApiKey))
+        {
+            errors.Add($"embedding_base_url: required with embedding_provider '{options.EmbeddingProvider}' (its OpenAI-compatible base URL, " +
+                       "e.g. http://localhost:11434/v1 for Ollama, http://localhost:1234/v1 for LM Studio).");
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

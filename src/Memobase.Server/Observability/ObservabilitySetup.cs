@@ -67,7 +67,7 @@ public static class ObservabilitySetup
     private static readonly string[] FlushOutcomeHeaders = [Processing.FlushOutcome.JobIdHeader, RequestIdMiddleware.RequestIdHeader];
 
     /// <summary>
-    /// Before routing: <c>/</c> leads to the API docs, CORS (when enabled) answers preflights before authentication,
+    /// Before routing: <c>/</c> leads to the admin console (its sign-in page links the API docs), CORS (when enabled) answers preflights before authentication,
     /// the <c>/metrics</c> guard, and the request metrics.
     /// </summary>
     public static WebApplication UseMemobaseObservability(this WebApplication app)
@@ -76,7 +76,7 @@ public static class ObservabilitySetup
         {
             if (context.Request.Path == "/" && HttpMethods.IsGet(context.Request.Method))
             {
-                context.Response.Redirect("/docs");
+                context.Response.Redirect("/admin");
                 return Task.CompletedTask;
             }
             return next(context);

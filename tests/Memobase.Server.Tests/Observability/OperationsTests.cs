@@ -131,11 +131,15 @@ public sealed class OperationsTests(LlmApp app) : IClassFixture<LlmApp>
     }
 
     [Fact]
-    public async Task The_root_page_leads_to_the_docs()
+    public async Task The_root_page_leads_to_the_admin_console_whose_sign_in_page_links_the_docs()
     {
         using var client = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         using var response = await client.GetAsync("/");
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-        Assert.Equal("/docs", response.Headers.Location!.OriginalString);
+        Assert.Equal("/admin", response.Headers.Location!.OriginalString);
+        using var admin = await client.GetAsync("/admin");
+        Assert.Equal(HttpStatusCode.Redirect, admin.StatusCode); // no session yet: to the sign-in page
+        var login = await client.GetStringAsync(admin.Headers.Location!);
+        Assert.Contains("href=\"/docs\"", login, StringComparison.Ordinal);
     }
 }

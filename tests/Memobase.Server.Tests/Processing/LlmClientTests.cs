@@ -230,6 +230,20 @@ public sealed class LlmClientTests
     }
 
     [Theory]
+    [InlineData("ollama")]
+    [InlineData("lmstudio")]
+    public void A_local_embedding_provider_with_a_key_needs_its_base_url_so_the_key_never_goes_to_openai(string provider)
+    {
+        var options = new EmbeddingOptions { EmbeddingProvider = provider, EnableEventEmbedding = true, EmbeddingApiKey = "local-secret" };
+        var refused = new EmbeddingOptionsValidator().Validate(null, options);
+        Assert.True(refused.Failed);
+        Assert.Contains($"embedding_base_url: required with embedding_provider '{provider}'", refused.FailureMessage, StringComparison.Ordinal);
+
+        options.EmbeddingBaseUrl = "http://localhost:11434/v1";
+        Assert.True(new EmbeddingOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Theory]
     [InlineData("embedding_provider", "cohere", "embedding_provider: 'cohere' is not supported; use one of openai, jina, ollama, lmstudio")]
     [InlineData("language", "ja", "language: 'ja' is not supported")]
     [InlineData("llm_base_url", "not a url", "llm_base_url")]
