@@ -1,5 +1,6 @@
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Llm;
+using Memobase.Server.Observability;
 
 namespace Memobase.Server.Events;
 
@@ -61,6 +62,7 @@ public sealed partial class EventService(EventStore store, EmbeddingClient embed
         if (!embeddings.IsEnabled) return (null, new Failure(Errno.NotImplemented, "Event embedding is not enabled"));
         try
         {
+            using var stage = LlmCallContext.ForStage("search_query");
             var vectors = await embeddings.EmbedAsync([query], ct, query: true);
             return (vectors[0], null);
         }

@@ -94,6 +94,7 @@ public static class ServiceRegistration
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseLlmCallProjectScope();
         app.UseMiddleware<RequestBodyGuard>();
         return app;
     }

@@ -1,7 +1,8 @@
 using Memobase.Server.Blobs;
 using Memobase.Server.Llm;
-using Memobase.Server.Processing;
+using Memobase.Server.Observability;
 using Memobase.Server.Processing.Prompts;
+using Memobase.Server.Processing;
 using Memobase.Server.Tokenization;
 
 namespace Memobase.Server.Profiles;
@@ -53,6 +54,7 @@ public sealed partial class ProfileFilter(LlmClient llm, ILogger<ProfileFilter> 
         LlmCompletion completion;
         try
         {
+            using var stage = LlmCallContext.ForStage("profile_filter");
             completion = await llm.CompleteAsync(llm.SummaryModel, ProfileFilterPrompt.System(MaxPicks), ProfileFilterPrompt.User(messages, entries), ct);
         }
         catch (LlmException ex)

@@ -103,6 +103,18 @@ public sealed class MetricsTests(LlmApp app) : IClassFixture<LlmApp>
     }
 
     [Fact]
+    public async Task Calls_a_request_makes_carry_its_project_and_stage()
+    {
+        var (project, client) = await ProjectAsync("m-req");
+        var user = await client.CreateUserAsync();
+        await client.GetAsync($"/api/v1/users/event/search/{user}?query=tennis").Ok();
+
+        var page = await PrometheusText.ScrapeAsync(_root);
+        Assert.True(page.Sum("memobase_server_embedding_tokens_total", ("project_id", project), ("stage", "search_query")) > 0,
+            "the query embedding is labelled with the caller's project and the search_query stage");
+    }
+
+    [Fact]
     public async Task Queue_gauges_show_a_failed_job_of_the_project()
     {
         var (project, client) = await ProjectAsync("m-gauge");
