@@ -1,8 +1,8 @@
 using Memobase.Server.Blobs;
 using Memobase.Server.Llm;
 using Memobase.Server.Observability;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Processing;
+using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tokenization;
 
 namespace Memobase.Server.Profiles;
