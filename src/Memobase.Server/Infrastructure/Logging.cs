@@ -46,7 +46,9 @@ public static class Logging
 
     /// <summary>
     /// One Information line per request (<see cref="RequestTemplate"/>): method, path without query string (it can
-    /// carry chat contents, <c>chats_str</c>), status, duration and request id. Error level for HTTP 5xx.
+    /// carry chat contents, <c>chats_str</c>), status, duration and request id. Information whatever the status (a 503
+    /// from the readiness probe while starting is not an error; errors log their own line), Error only for an exception
+    /// that escaped the exception handler.
     /// </summary>
     public static WebApplication UseMemobaseRequestLogging(this WebApplication app)
     {
@@ -54,6 +56,7 @@ public static class Logging
         {
             options.MessageTemplate = RequestTemplate;
             options.IncludeQueryInRequestPath = false;
+            options.GetLevel = (_, _, exception) => exception is null ? LogEventLevel.Information : LogEventLevel.Error;
             options.EnrichDiagnosticContext = (diagnostics, http) => diagnostics.Set("RequestId", http.TraceIdentifier);
         });
         return app;

@@ -107,11 +107,14 @@ public sealed class MetricsTests(LlmApp app) : IClassFixture<LlmApp>
     {
         var (project, client) = await ProjectAsync("m-req");
         var user = await client.CreateUserAsync();
-        await client.GetAsync($"/api/v1/users/event/search/{user}?query=tennis").Ok();
+        await client.PostJson($"/api/v1/users/profile/{user}", new { content = "plays tennis", attributes = new { topic = "interest", sub_topic = "sport" } }).Ok();
+        var chats = Uri.EscapeDataString("""[{"role":"user","content":"what sport do I like?"}]""");
+        var chatBefore = app.Fake.ChatRequests.Count;
+        await client.GetAsync($"/api/v1/users/profile/{user}?chats_str={chats}").Ok();
+        Assert.Equal(chatBefore + 1, app.Fake.ChatRequests.Count); // the profile filter asked the LLM
 
         var page = await PrometheusText.ScrapeAsync(_root);
-        Assert.True(page.Sum("memobase_server_embedding_tokens_total", ("project_id", project), ("stage", "search_query")) > 0,
-            "the query embedding is labelled with the caller's project and the search_query stage");
+        Assert.Equal(1, page.Sum("memobase_server_llm_invocations_total", ("project_id", project), ("stage", "profile_filter")));
     }
 
     [Fact]
