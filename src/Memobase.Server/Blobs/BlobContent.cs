@@ -18,7 +18,7 @@ public abstract record BlobContent
     /// <summary>The JSON stored in <c>blobs.blob_data</c> (the blob minus type/fields/created_at).</summary>
     public abstract string ToStoredJson();
 
-    /// <summary>Upstream's text rendering (§5.2), used for token counts, truncation and prompts.</summary>
+    /// <summary>Upstream's text rendering, used for token counts, truncation and prompts.</summary>
     public abstract string Render(DateTimeOffset blobCreatedAt, TimeZoneInfo timeZone);
 
     protected static string Day(DateTimeOffset at, TimeZoneInfo tz)

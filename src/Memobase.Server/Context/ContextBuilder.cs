@@ -38,7 +38,7 @@ public sealed record ContextRequest(
 public sealed record ContextData(string Context);
 
 /// <summary>
-/// Packs a user's memory into one prompt section within a token budget, as upstream's <c>get_user_context</c> (§8.5):
+/// Packs a user's memory into one prompt section within a token budget, as upstream's <c>get_user_context</c>:
 /// <list type="number">
 /// <item>profile budget = ⌊max_token_size × profile_event_ratio⌋;</item>
 /// <item>profiles (when the budget is positive): LLM-filtered by the chats when chats are given and

@@ -206,7 +206,7 @@ public sealed class EventStore(NpgsqlDataSource db)
         return result;
     }
 
-    /// <summary>Upstream's event truncation (§8.4): keep events while the running token total of <see cref="EventData.Text"/> fits.</summary>
+    /// <summary>Upstream's event truncation: keep events while the running token total of <see cref="EventData.Text"/> fits.</summary>
     public static List<UserEventData> TruncateByTokens(IEnumerable<UserEventData> events, int maxTokens)
     {
         var kept = new List<UserEventData>();

@@ -41,7 +41,7 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
     }
 }
 
-/// <summary>Upstream's bearer auth (§1): root token, or project tokens <c>sk-&lt;project_id&gt;-&lt;secret&gt;</c>.</summary>
+/// <summary>Upstream's bearer auth: root token, or project tokens <c>sk-&lt;project_id&gt;-&lt;secret&gt;</c>.</summary>
 public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonitor<AuthOptions> options, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, (Caller Caller, long ExpiresAt)> _cache = new(StringComparer.Ordinal);

@@ -15,7 +15,7 @@ using Microsoft.Extensions.Options;
 namespace Memobase.Server.Processing;
 
 /// <summary>
-/// The chat/summary processing pipeline (upstream's §6): entry summary → (extract → merge → organize → re-summary) in
+/// The chat/summary processing pipeline: entry summary → (extract → merge → organize → re-summary) in
 /// parallel with event tagging → event, gists and embeddings. Never touches the database: it returns a
 /// <see cref="PipelineResult"/> that the job runner applies in one transaction.
 /// </summary>
@@ -284,7 +284,7 @@ public sealed partial class BufferPipeline(
         return attributes.ToJsonString(EventJson);
     }
 
-    /// <summary>§6.6: every topic with more pre-existing profiles than max_profile_subtopics is regrouped; all-or-nothing.</summary>
+    /// <summary>Every topic with more pre-existing profiles than max_profile_subtopics is regrouped; all-or-nothing.</summary>
     private async Task OrganizeAsync(Run run, List<SlotContent> adds, List<Guid> deletes, CancellationToken ct)
     {
         var max = run.Options.MaxProfileSubtopics;
@@ -328,7 +328,7 @@ public sealed partial class BufferPipeline(
         deletes.AddRange(results.SelectMany(r => r.Group.Select(p => p.Id)));
     }
 
-    /// <summary>§6.7: adds and updates longer than max_pre_profile_token_size are shortened; failures keep the text.</summary>
+    /// <summary>Adds and updates longer than max_pre_profile_token_size are shortened; failures keep the text.</summary>
     private async Task ResummarizeAsync(Run run, List<SlotContent> adds, List<UpdateItem> updates, CancellationToken ct)
     {
         var limit = run.Options.MaxPreProfileTokenSize;
@@ -359,7 +359,7 @@ public sealed partial class BufferPipeline(
 
     private static string TagDefinitionLines(IEnumerable<EventTag> tags) => string.Join('\n', tags.Select(t => $"- {t.Name}({t.Description})"));
 
-    /// <summary>§8.2: event tip, the delta lines and the tag lines, newline-separated.</summary>
+    /// <summary>Event tip, the delta lines and the tag lines, newline-separated.</summary>
     private static string EmbeddingText(string memo, IEnumerable<SlotContent> delta, IEnumerable<TagValue>? tags)
     {
         var deltaLines = string.Join('\n', delta.Select(d => $"- {d.Topic}::{d.SubTopic}: {d.Content}"));
@@ -460,7 +460,7 @@ public sealed partial class BufferPipeline(
         public ProfileOptions Options { get; } = options;
         public UsageMeter Meter { get; } = meter;
 
-        /// <summary>§6.2/6.3 "already logged": sorted <c>- topic{sep}sub_topic{sep}value...</c> lines (strict: configured slots only).</summary>
+        /// <summary>"already logged": sorted <c>- topic{sep}sub_topic{sep}value...</c> lines (strict: configured slots only).</summary>
         public string AlreadyLogged { get; } = BuildAlreadyLogged(input.Profiles, settings, options.LlmTabSeparator);
 
         private static string BuildAlreadyLogged(IReadOnlyList<ExistingProfile> profiles, ProfileSettings settings, string sep)

@@ -16,7 +16,7 @@ public sealed record ProfileTopic(string Topic, string? Description, IReadOnlyLi
 public sealed record EventTag(string Name, string Description);
 
 /// <summary>
-/// A project's <c>profile_config</c> (upstream's <c>ProfileConfig</c>, §10.2): a YAML mapping whose known keys override
+/// A project's <c>profile_config</c> (upstream's <c>ProfileConfig</c>): a YAML mapping whose known keys override
 /// the global configuration for that project. Unknown keys are ignored. Null properties mean "use the global value".
 /// </summary>
 public sealed record ProfileConfig
@@ -137,7 +137,7 @@ public sealed record ProfileConfig
     private static string OneLine(string message) => message.Replace("\r", " ", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 }
 
-/// <summary>The effective profile settings of one project: project values over global ones (§6.5).</summary>
+/// <summary>The effective profile settings of one project: project values over global ones.</summary>
 public sealed record ProfileSettings(
     string Language,
     bool StrictMode,

@@ -14,7 +14,7 @@ namespace Memobase.Server.Profiles;
 public sealed record ProfileFilterResult(IReadOnlyList<ExistingProfile>? Profiles, string? Reason, LlmUsage Usage);
 
 /// <summary>
-/// Profile filtering with chats (§7.2), used by GET profile with <c>chats_str</c> and by the context API with
+/// Profile filtering with chats, used by GET profile with <c>chats_str</c> and by the context API with
 /// <c>full_profile_and_only_search_event=false</c>: one LLM call (summary model) picks the entries relevant to the
 /// latest messages. Thread-safe; registered as a singleton.
 /// </summary>

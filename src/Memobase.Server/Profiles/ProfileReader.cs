@@ -31,7 +31,7 @@ public sealed record StoredProfile(Guid Id, string Content, string? Topic, strin
 }
 
 /// <summary>
-/// Upstream's <c>truncate_profiles</c> (§7.1), applied in this order:
+/// Upstream's <c>truncate_profiles</c>, applied in this order:
 /// <list type="number">
 /// <item>newest <c>updated_at</c> first;</item>
 /// <item><see cref="PreferTopics"/> (trimmed) move to the front, ordered by their position in the list (a topic listed

@@ -8,7 +8,7 @@ using Npgsql;
 namespace Memobase.Server.Projects;
 
 /// <summary>
-/// Monthly LLM-token quotas per project status, upstream's fallback billing (§11). Keys under <c>Memobase:</c>
+/// Monthly LLM-token quotas per project status, upstream's fallback billing. Keys under <c>Memobase:</c>
 /// (config.yaml / <c>MEMOBASE_USAGE_TOKEN_LIMIT_ACTIVE</c> …); when a key is not set there, upstream's plain environment
 /// variables <c>USAGE_TOKEN_LIMIT_ACTIVE</c>, <c>USAGE_TOKEN_LIMIT_PRO</c> and <c>USAGE_TOKEN_LIMIT_ULTRA</c> are read.
 /// A negative limit (the default, -1) means unlimited. The root project is never limited.

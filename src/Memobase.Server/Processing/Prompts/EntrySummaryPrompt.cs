@@ -1,7 +1,7 @@
 namespace Memobase.Server.Processing.Prompts;
 
 /// <summary>
-/// Call 1 (§6.2): turns the buffered chats into a bullet log of what is worth remembering about the user, each item
+/// Call 1: turns the buffered chats into a bullet log of what is worth remembering about the user, each item
 /// with time annotations. The output is not parsed: it becomes the event tip and the input of extraction and tagging.
 /// </summary>
 public static class EntrySummaryPrompt

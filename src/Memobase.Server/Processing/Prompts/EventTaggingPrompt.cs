@@ -1,6 +1,6 @@
 namespace Memobase.Server.Processing.Prompts;
 
-/// <summary>Call 4 (§6.8): tags the event memo with the configured tags, answering <c>- TAG{sep}VALUE</c> lines.</summary>
+/// <summary>Call 4: tags the event memo with the configured tags, answering <c>- TAG{sep}VALUE</c> lines.</summary>
 public static class EventTaggingPrompt
 {
     /// <param name="tags"><c>- name(description)</c> lines.</param>

@@ -1,7 +1,7 @@
 namespace Memobase.Server.Processing.Prompts;
 
 /// <summary>
-/// Call 2 (§6.3): the memo of call 1 → profile facts, one <c>- TOPIC{sep}SUB_TOPIC{sep}MEMO</c> line each, after the
+/// Call 2: the memo of call 1 → profile facts, one <c>- TOPIC{sep}SUB_TOPIC{sep}MEMO</c> line each, after the
 /// model's reasoning and a <c>---</c> line.
 /// </summary>
 public static class ExtractPrompt

@@ -9,7 +9,7 @@ public sealed record MergeItem(
     int MemoId, string NewInfo, string CurrentMemo, string Topic, string Subtopic, string? TopicDescription, string? UpdateInstruction);
 
 /// <summary>
-/// Call 3 (§6.4, "YOLO" merge): one call decides APPEND / UPDATE / ABORT for every new fact, answering
+/// Call 3 ("YOLO" merge): one call decides APPEND / UPDATE / ABORT for every new fact, answering
 /// <c>N. ACTION{sep}MEMO</c> lines after its reasoning and a <c>---</c> line.
 /// </summary>
 public static class MergePrompt

@@ -1,7 +1,7 @@
 namespace Memobase.Server.Processing.Prompts;
 
 /// <summary>
-/// §6.6: regroups the memos of one over-full topic into at most <c>max_profile_subtopics / 2 + 1</c> sub-topics,
+/// Regroups the memos of one over-full topic into at most <c>max_profile_subtopics / 2 + 1</c> sub-topics,
 /// answering <c>- SUB_TOPIC{sep}MEMO</c> lines.
 /// </summary>
 public static class OrganizePrompt

@@ -3,7 +3,7 @@ using Memobase.Server.Blobs;
 namespace Memobase.Server.Processing.Prompts;
 
 /// <summary>
-/// §7.2: picks the profile entries relevant to the latest messages; the answer is a JSON object
+/// Picks the profile entries relevant to the latest messages; the answer is a JSON object
 /// <c>{"reason": str, "ids": [int]}</c>.
 /// </summary>
 public static class ProfileFilterPrompt

@@ -26,7 +26,7 @@ public static class PromptStages
     /// <summary>Call 4: event tags.</summary>
     public const string EventTagging = "event_tagging";
 
-    /// <summary>Profile filtering with chats (§7.2, summary model).</summary>
+    /// <summary>Profile filtering with chats (summary model).</summary>
     public const string ProfileFilter = "profile_filter";
 
     public static IReadOnlyList<string> All { get; } = [EntrySummary, Extract, Merge, Organize, Resummary, EventTagging, ProfileFilter];

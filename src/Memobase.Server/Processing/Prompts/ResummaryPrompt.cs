@@ -1,6 +1,6 @@
 namespace Memobase.Server.Processing.Prompts;
 
-/// <summary>§6.7: shortens one over-long profile memo (the user message is the memo itself).</summary>
+/// <summary>Shortens one over-long profile memo (the user message is the memo itself).</summary>
 public static class ResummaryPrompt
 {
     /// <param name="maxTokens">The length the answer is cut to afterwards.</param>
