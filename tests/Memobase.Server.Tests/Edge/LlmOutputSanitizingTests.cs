@@ -7,37 +7,21 @@ namespace Memobase.Server.Tests.Edge;
 public sealed class LlmOutputSanitizingTests(LlmApp app) : IClassFixture<LlmApp>
 {
     [Fact]
-    public async Task An_llm_reply_with_nul_and_control_characters_is_stored_cleaned_and_the_job_succeeds()
-    {
-        const string marker = "nul-reply-user";
-        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) && r.Stage == PromptStages.EntrySummary
-            ? FakeReply.Text("- nul-reply-user\u0000 said\u001b something\u0007\tok")
-            : FakeReply.Default;
-        try
-        {
-            var client = app.Client();
-            var user = await client.CreateUserAsync();
-            await client.PostJson($"/api/v1/blobs/insert/{user}", Http.ChatBlob(("user", marker))).Ok();
-            var data = await client.PostAsync($"/api/v1/users/buffer/{user}/chat?wait_process=true", null).Ok();
-            Assert.NotNull(data!.AsArray().Single()!["event_id"]);
-            Assert.Equal("- nul-reply-user said something\tok", await app.ScalarAsync<string>(
-                "SELECT event_data ->> 'event_tip' FROM user_events WHERE user_id = $1", user));
-        }
-        finally
-        {
-            app.Fake.ChatHandler = null;
-        }
-    }
+    public Task An_llm_reply_with_nul_and_control_characters_is_stored_cleaned_and_the_job_succeeds()
+        => AssertStoredEventTipAsync("nul-reply-user", FakeReply.Text("- nul-reply-user\u0000 said\u001b something\u0007\tok"),
+            "- nul-reply-user said something\tok");
 
     [Fact]
-    public async Task An_llm_reply_with_an_escaped_lone_surrogate_is_stored_with_a_replacement_character_and_the_job_succeeds()
-    {
-        const string marker = "lone-surrogate-reply-user";
+    public Task An_llm_reply_with_an_escaped_lone_surrogate_is_stored_with_a_replacement_character_and_the_job_succeeds()
         // Raw JSON: a serializer would refuse to write the lone surrogate, a provider's may not.
-        const string body = """{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"- lone-surrogate-reply-user said \ud800 and \udc00\ud83d\ude00"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}""";
-        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) && r.Stage == PromptStages.EntrySummary
-            ? FakeReply.MalformedJson(body)
-            : FakeReply.Default;
+        => AssertStoredEventTipAsync("lone-surrogate-reply-user", FakeReply.MalformedJson(
+                """{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"- lone-surrogate-reply-user said \ud800 and \udc00\ud83d\ude00"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}"""),
+            "- lone-surrogate-reply-user said \uFFFD and \uFFFD\ud83d\ude00");
+
+    /// <summary>The entry summary of the user whose chat holds <paramref name="marker"/> is <paramref name="reply"/>; the flush succeeds and stores <paramref name="expectedTip"/>.</summary>
+    private async Task AssertStoredEventTipAsync(string marker, FakeReply reply, string expectedTip)
+    {
+        app.Fake.ChatHandler = r => r.User.Contains(marker, StringComparison.Ordinal) && r.Stage == PromptStages.EntrySummary ? reply : FakeReply.Default;
         try
         {
             var client = app.Client();
@@ -45,8 +29,7 @@ public sealed class LlmOutputSanitizingTests(LlmApp app) : IClassFixture<LlmApp>
             await client.PostJson($"/api/v1/blobs/insert/{user}", Http.ChatBlob(("user", marker))).Ok();
             var data = await client.PostAsync($"/api/v1/users/buffer/{user}/chat?wait_process=true", null).Ok();
             Assert.NotNull(data!.AsArray().Single()!["event_id"]);
-            Assert.Equal("- lone-surrogate-reply-user said \uFFFD and \uFFFD\ud83d\ude00", await app.ScalarAsync<string>(
-                "SELECT event_data ->> 'event_tip' FROM user_events WHERE user_id = $1", user));
+            Assert.Equal(expectedTip, await app.ScalarAsync<string>("SELECT event_data ->> 'event_tip' FROM user_events WHERE user_id = $1", user));
         }
         finally
         {
