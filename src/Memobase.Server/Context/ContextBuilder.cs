@@ -4,6 +4,7 @@ using Memobase.Server.Buffers;
 using Memobase.Server.Events;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Llm;
+using Memobase.Server.Observability;
 using Memobase.Server.Profiles;
 using Memobase.Server.Projects;
 using Memobase.Server.Tokenization;
@@ -132,6 +133,7 @@ public sealed partial class ContextBuilder(
         var list = await profiles.LoadAsync(projectId, userId, ct);
         if (request.Chats.Count > 0 && !request.FullProfileAndOnlySearchEvent && list.Count > 0)
         {
+            using var project = LlmCallContext.ForProject(projectId);
             var filtered = await filter.FilterAsync(list.Select(p => p.ToExisting()).ToList(), request.Chats, request.OnlyTopics, ct);
             usage.RecordLlmTokens(projectId, filtered.Usage.PromptTokens, filtered.Usage.CompletionTokens);
             list = ProfileReader.KeepPicked(list, filtered.Profiles);
@@ -145,7 +147,7 @@ public sealed partial class ContextBuilder(
         if (request.Chats.Count > 0 && embeddings.IsEnabled)
         {
             var query = string.Join("\n", request.Chats.Skip(Math.Max(0, request.Chats.Count - QueryMessages)).Select(m => m.Content));
-            var (vector, failure) = await EventService.EmbedQueryAsync(embeddings, query, logs, ct);
+            var (vector, failure) = await EventService.EmbedQueryAsync(embeddings, projectId, query, logs, ct);
             if (failure is null)
             {
                 try

@@ -26,7 +26,7 @@ public sealed partial class EventService(EventStore store, EmbeddingClient embed
     public async Task<(UserEventsData? Data, Failure? Failure)> SearchEventsAsync(string projectId, Guid userId, string query, int topk,
         double similarityThreshold, int timeRangeInDays, CancellationToken ct)
     {
-        var (vector, failure) = await EmbedQueryAsync(embeddings, query, logs, ct);
+        var (vector, failure) = await EmbedQueryAsync(embeddings, projectId, query, logs, ct);
         if (failure is not null) return (null, failure);
         try
         {
@@ -43,7 +43,7 @@ public sealed partial class EventService(EventStore store, EmbeddingClient embed
     public async Task<(UserEventGistsData? Data, Failure? Failure)> SearchGistsAsync(string projectId, Guid userId, string query, int topk,
         double similarityThreshold, int timeRangeInDays, CancellationToken ct)
     {
-        var (vector, failure) = await EmbedQueryAsync(embeddings, query, logs, ct);
+        var (vector, failure) = await EmbedQueryAsync(embeddings, projectId, query, logs, ct);
         if (failure is not null) return (null, failure);
         try
         {
@@ -57,11 +57,12 @@ public sealed partial class EventService(EventStore store, EmbeddingClient embed
     }
 
     /// <summary>Errno 501 when embeddings are off, 503 when the embedding API fails (details go to the log only).</summary>
-    internal static async Task<(float[]? Vector, Failure? Failure)> EmbedQueryAsync(EmbeddingClient embeddings, string query, ILoggerFactory logs, CancellationToken ct)
+    internal static async Task<(float[]? Vector, Failure? Failure)> EmbedQueryAsync(EmbeddingClient embeddings, string projectId, string query, ILoggerFactory logs, CancellationToken ct)
     {
         if (!embeddings.IsEnabled) return (null, new Failure(Errno.NotImplemented, "Event embedding is not enabled"));
         try
         {
+            using var project = LlmCallContext.ForProject(projectId);
             using var stage = LlmCallContext.ForStage("search_query");
             var vectors = await embeddings.EmbedAsync([query], ct, query: true);
             return (vectors[0], null);

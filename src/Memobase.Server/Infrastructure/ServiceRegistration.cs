@@ -94,7 +94,6 @@ public static class ServiceRegistration
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
-        app.UseLlmCallProjectScope();
         app.UseMiddleware<RequestBodyGuard>();
         return app;
     }

@@ -23,20 +23,6 @@ public static class LlmCallContext
     /// <summary>Sets the pipeline stage for the calls made until the returned scope is disposed.</summary>
     public static IDisposable ForStage(string stage) => Push(new Scope(ProjectId, stage, Log));
 
-    /// <summary>
-    /// Labels the LLM and embedding calls a request makes (profile filter, search query) with the caller's project:
-    /// runs after authorization, when the principal is known.
-    /// </summary>
-    public static IApplicationBuilder UseLlmCallProjectScope(this IApplicationBuilder app) => app.Use(async (context, next) =>
-    {
-        if (Infrastructure.Caller.From(context.User) is not { } caller)
-        {
-            await next(context);
-            return;
-        }
-        using (ForProject(caller.ProjectId)) await next(context);
-    });
-
     private static Restore Push(Scope scope)
     {
         var previous = CurrentScope.Value;

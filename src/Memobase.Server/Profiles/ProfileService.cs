@@ -1,5 +1,6 @@
 using Memobase.Server.Blobs;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Observability;
 using Memobase.Server.Projects;
 
 namespace Memobase.Server.Profiles;
@@ -19,6 +20,7 @@ public sealed class ProfileService(ProfileReader reader, ProfileFilter filter, U
         var profiles = await reader.LoadAsync(projectId, userId, ct);
         if (chats.Count > 0 && profiles.Count > 0)
         {
+            using var project = LlmCallContext.ForProject(projectId);
             var filtered = await filter.FilterAsync(profiles.Select(p => p.ToExisting()).ToList(), chats, selection.OnlyTopics, ct);
             usage.RecordLlmTokens(projectId, filtered.Usage.PromptTokens, filtered.Usage.CompletionTokens);
             profiles = ProfileReader.KeepPicked(profiles, filtered.Profiles);
