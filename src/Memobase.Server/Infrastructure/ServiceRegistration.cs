@@ -45,6 +45,8 @@ public static class ServiceRegistration
         services.AddMemobaseOptions<BufferOptions>().Services.AddSingleton<IValidateOptions<BufferOptions>, BufferOptionsValidator>();
         services.AddMemobaseOptions<WorkerOptions>();
         services.AddMemobaseLlm();
+        services.AddMemobaseProfiles();
+        services.AddMemobaseProcessing();
         services.AddMemobaseObservability(builder.Configuration);
         services.AddMemobaseMemoryApi();
         services.AddAdminUi();

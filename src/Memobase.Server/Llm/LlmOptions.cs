@@ -49,10 +49,23 @@ public sealed class LlmOptions
     [Range(0.0, 2.0)]
     public double LlmTemperature { get; set; } = 0.2;
 
-    /// <summary><c>max_tokens</c> of every pipeline call (upstream: 1024).</summary>
+    /// <summary>Output token limit of every pipeline call (upstream: 1024), sent as <see cref="LlmMaxTokensParameter"/>.</summary>
     [ConfigurationKeyName("llm_max_tokens")]
     [Range(1, 1_000_000)]
     public int LlmMaxTokens { get; set; } = 1024;
+
+    /// <summary>Upstream's name of the output limit; every OpenAI-compatible server knows it.</summary>
+    public const string MaxTokensParameter = "max_tokens";
+
+    /// <summary>OpenAI's newer name of the output limit (the OpenAI SDK's), which servers that only know <c>max_tokens</c> ignore or refuse.</summary>
+    public const string MaxCompletionTokensParameter = "max_completion_tokens";
+
+    /// <summary>
+    /// Ours: the request field that carries <see cref="LlmMaxTokens"/>: <c>max_tokens</c> (as upstream, understood by every
+    /// OpenAI-compatible server) or <c>max_completion_tokens</c> (OpenAI's reasoning models require it).
+    /// </summary>
+    [ConfigurationKeyName("llm_max_tokens_parameter")]
+    public string LlmMaxTokensParameter { get; set; } = MaxTokensParameter;
 
     /// <summary>
     /// Ours: chat completions this process has in flight at most. Jobs mostly wait for the LLM, so this, not database
@@ -196,6 +209,10 @@ internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
         if (string.IsNullOrWhiteSpace(options.BestLlmModel))
         {
             errors.Add("best_llm_model: must not be empty.");
+        }
+        if (options.LlmMaxTokensParameter is not (LlmOptions.MaxTokensParameter or LlmOptions.MaxCompletionTokensParameter))
+        {
+            errors.Add($"llm_max_tokens_parameter: '{options.LlmMaxTokensParameter}' is not supported; use {LlmOptions.MaxTokensParameter} or {LlmOptions.MaxCompletionTokensParameter}.");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -1,5 +1,5 @@
-using Memobase.Server.Processing;
-using Memobase.Server.Profiles;
+using Memobase.Server.Observability;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -9,12 +9,13 @@ namespace Memobase.Server.Llm;
 public static class LlmServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the LLM side of processing: <see cref="LlmOptions"/>, <see cref="EmbeddingOptions"/> and
-    /// <see cref="ProfileOptions"/> (bound from section <c>Memobase</c>, validated at start), the named HTTP clients,
-    /// and the singletons <see cref="LlmBudget"/> (its database is resolved only when a budget is configured),
-    /// <see cref="LlmThrottle"/>, <see cref="LlmClient"/>, <see cref="EmbeddingClient"/>, <see cref="BufferPipeline"/> and
-    /// <see cref="ProfileFilter"/>. <see cref="BufferPipeline"/> also needs <c>IOptionsMonitor&lt;BufferOptions&gt;</c>,
-    /// registered by the host.
+    /// Registers the LLM services: <see cref="LlmOptions"/> and <see cref="EmbeddingOptions"/> (bound from section
+    /// <c>Memobase</c>, validated at start); the named HTTP clients <see cref="LlmClient.HttpClientName"/> and
+    /// <see cref="EmbeddingClient.HttpClientName"/> with the resilience handler (<see cref="LlmResilience"/>) and
+    /// <see cref="ProviderResponseHandler"/>; the provider, <see cref="IChatClient"/> and
+    /// <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> (<see cref="OpenAiCompatibleProvider"/> unless one is already
+    /// registered); and the singletons <see cref="LlmBudget"/> (its database is resolved only when a budget is configured),
+    /// <see cref="LlmThrottle"/>, <see cref="LlmClient"/> and <see cref="EmbeddingClient"/>.
     /// </summary>
     public static IServiceCollection AddMemobaseLlm(this IServiceCollection services)
     {
@@ -22,21 +23,25 @@ public static class LlmServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LlmOptions>, LlmOptionsValidator>());
         services.AddOptions<EmbeddingOptions>().BindConfiguration("Memobase").ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EmbeddingOptions>, EmbeddingOptionsValidator>());
-        services.AddOptions<ProfileOptions>().BindConfiguration("Memobase").ValidateDataAnnotations().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ProfileOptions>, ProfileOptionsSetup>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProfileOptions>, ProfileOptionsValidator>());
 
-        // Timeouts and retries come from the clients' Polly pipelines (per attempt), not from HttpClient.Timeout.
-        services.AddHttpClient(LlmClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
-        services.AddHttpClient(EmbeddingClient.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        // The SDK keeps its HttpClient for the life of the process: connections are recycled by PooledConnectionLifetime
+        // instead of the factory's handler rotation. Timeouts and retries come from the resilience handler, per attempt.
+        foreach (var (name, kind) in new[] { (LlmClient.HttpClientName, LlmCallTelemetry.Chat), (EmbeddingClient.HttpClientName, LlmCallTelemetry.Embedding) })
+        {
+            services.AddHttpClient(name, c => c.Timeout = Timeout.InfiniteTimeSpan)
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+                .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+                .AddLlmResilience(kind)
+                .AddHttpMessageHandler(() => new ProviderResponseHandler());
+        }
+        services.TryAddSingleton(OpenAiCompatibleProvider.CreateChatClient);
+        services.TryAddSingleton(OpenAiCompatibleProvider.CreateEmbeddingGenerator);
 
         services.TryAddSingleton(sp => new LlmBudget(new Lazy<NpgsqlDataSource>(sp.GetRequiredService<NpgsqlDataSource>),
             sp.GetRequiredService<IOptions<LlmOptions>>(), sp.GetRequiredService<ILogger<LlmBudget>>()));
         services.TryAddSingleton<LlmThrottle>();
         services.TryAddSingleton<LlmClient>();
         services.TryAddSingleton<EmbeddingClient>();
-        services.TryAddSingleton<BufferPipeline>();
-        services.TryAddSingleton<ProfileFilter>();
         return services;
     }
 }

@@ -1,55 +1,57 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using Memobase.Server.Infrastructure;
-
 namespace Memobase.Server.Llm;
 
 /// <summary>
-/// Reads strings from a provider's JSON reply. System.Text.Json refuses an escaped unpaired surrogate
+/// Repairs a provider's JSON reply before it is parsed. System.Text.Json refuses an escaped unpaired surrogate
 /// (<c>"\ud800"</c>) when a string is read, although the document itself parses; a provider that emits one must not
-/// fail the job, so such a string is unescaped here and its unpaired surrogates become U+FFFD.
+/// fail the job, so each unpaired surrogate escape becomes <c>\ufffd</c> (U+FFFD), in place (same length).
 /// </summary>
 internal static class ProviderJson
 {
-    public static string GetString(JsonElement value)
+    /// <summary><paramref name="json"/> itself when it holds no unpaired surrogate escape, else a repaired copy.</summary>
+    public static byte[] ReplaceLoneSurrogateEscapes(byte[] json)
     {
-        try
+        if (json.AsSpan().IndexOf("\\u"u8) < 0) return json;
+        byte[]? copy = null;
+        for (var i = 0; i < json.Length - 1; i++)
         {
-            return value.GetString() ?? "";
-        }
-        catch (InvalidOperationException)
-        {
-            return StoredText.Sanitize(Unescape(value.GetRawText()));
-        }
-    }
-
-    /// <summary>Unescapes the raw text of a JSON string the parser has already validated (quotes included).</summary>
-    private static string Unescape(string raw)
-    {
-        var text = new StringBuilder(raw.Length);
-        for (var i = 1; i < raw.Length - 1; i++)
-        {
-            if (raw[i] != '\\')
+            if (json[i] != '\\') continue;
+            if (json[i + 1] != 'u' || !TryHex(json, i + 2, out var unit))
             {
-                text.Append(raw[i]);
+                i++; // any other escape: skip its second character (it may be a backslash)
                 continue;
             }
-            var escape = raw[++i];
-            switch (escape)
+            if (unit is >= 0xD800 and <= 0xDBFF && i + 12 <= json.Length && json[i + 6] == '\\' && json[i + 7] == 'u'
+                && TryHex(json, i + 8, out var low) && low is >= 0xDC00 and <= 0xDFFF)
             {
-                case 'b': text.Append('\b'); break;
-                case 'f': text.Append('\f'); break;
-                case 'n': text.Append('\n'); break;
-                case 'r': text.Append('\r'); break;
-                case 't': text.Append('\t'); break;
-                case 'u':
-                    text.Append((char)int.Parse(raw.AsSpan(i + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
-                    i += 4;
-                    break;
-                default: text.Append(escape); break; // \" \\ \/
+                i += 11; // a pair
+                continue;
             }
+            if (unit is >= 0xD800 and <= 0xDFFF)
+            {
+                copy ??= (byte[])json.Clone();
+                "fffd"u8.CopyTo(copy.AsSpan(i + 2));
+            }
+            i += 5;
         }
-        return text.ToString();
+        return copy ?? json;
+    }
+
+    private static bool TryHex(byte[] json, int start, out int value)
+    {
+        value = 0;
+        if (start + 4 > json.Length) return false;
+        for (var k = start; k < start + 4; k++)
+        {
+            var digit = json[k] switch
+            {
+                >= (byte)'0' and <= (byte)'9' => json[k] - '0',
+                >= (byte)'a' and <= (byte)'f' => json[k] - 'a' + 10,
+                >= (byte)'A' and <= (byte)'F' => json[k] - 'A' + 10,
+                _ => -1,
+            };
+            if (digit < 0) return false;
+            value = value * 16 + digit;
+        }
+        return true;
     }
 }

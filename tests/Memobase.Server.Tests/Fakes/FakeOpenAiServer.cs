@@ -31,6 +31,9 @@ public sealed record FakeChatRequest(
     /// <summary>When the request arrived.</summary>
     public DateTimeOffset ReceivedAt { get; init; } = DateTimeOffset.UtcNow;
 
+    /// <summary>The requested max_completion_tokens (OpenAI's newer name of the output limit), if any.</summary>
+    public int? MaxCompletionTokens { get; init; }
+
     /// <summary>The pipeline stage of the prompt (<see cref="PromptStages"/>), or null for foreign prompts.</summary>
     public string? Stage => PromptStages.Detect(System);
 }
@@ -263,7 +266,10 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
         lock (_lock)
         {
             request = new FakeChatRequest(_chat.Count, (string?)body?["model"] ?? "", Message("system"), Message("user"),
-                (double?)body?["temperature"], (int?)body?["max_tokens"], Headers(ctx), ctx.Request.QueryString.Value ?? "");
+                (double?)body?["temperature"], (int?)body?["max_tokens"], Headers(ctx), ctx.Request.QueryString.Value ?? "")
+            {
+                MaxCompletionTokens = (int?)body?["max_completion_tokens"],
+            };
             _chat.Add(request);
         }
         if (await InvokeAsync(ChatHandler, request, ctx) is { } reply) await WriteChatAsync(ctx, request, reply);

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Memobase.Server.Tests.Processing;
 
 /// <summary>
-/// The real LLM services (AddMemobaseLlm) built from in-memory configuration that points at a <see cref="FakeOpenAiServer"/>.
+/// The real LLM, profile and processing services (AddMemobaseLlm, AddMemobaseProfiles, AddMemobaseProcessing) built from in-memory configuration that points at a <see cref="FakeOpenAiServer"/>.
 /// </summary>
 internal sealed class PipelineTestHost : IAsyncDisposable
 {
@@ -70,7 +70,7 @@ internal sealed class PipelineTestHost : IAsyncDisposable
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
         services.AddOptions<BufferOptions>().BindConfiguration("Memobase");
-        services.AddMemobaseLlm();
+        services.AddMemobaseLlm().AddMemobaseProfiles().AddMemobaseProcessing();
         return new PipelineTestHost(fake, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }), logs);
     }
 

@@ -1,0 +1,172 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Text;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Memobase.Server.Llm;
+
+#pragma warning disable OPENAI001, SCME0001 // JsonPatch (the request rewrites below) is experimental
+
+/// <summary>
+/// The default provider: OpenAI-compatible endpoints through the OpenAI SDK and Microsoft.Extensions.AI.OpenAI. The SDK
+/// gets the named HTTP clients of <see cref="LlmClient"/> and <see cref="EmbeddingClient"/> (resilience handler,
+/// per-attempt timeout, reply repair) and does not retry itself. A deployment that plugs in another provider registers
+/// its own <see cref="IChatClient"/> / <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> (it may wrap these).
+/// </summary>
+public static class OpenAiCompatibleProvider
+{
+    /// <summary>
+    /// Chat completions at <c>llm_base_url</c> with <c>llm_api_key</c>, the extra headers and query parameters of
+    /// <c>llm_openai_default_header</c> / <c>llm_openai_default_query</c>, and the output limit sent under
+    /// <c>llm_max_tokens_parameter</c>. The model of each call is <see cref="ChatOptions.ModelId"/>.
+    /// </summary>
+    public static IChatClient CreateChatClient(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<LlmOptions>>().Value;
+        var client = CreateClient(services, LlmClient.HttpClientName, options.EffectiveBaseUrl, options.LlmApiKey,
+            options.LlmOpenAiDefaultHeader, options.LlmOpenAiDefaultQuery);
+        var chat = client.GetChatClient(options.BestLlmModel).AsIChatClient();
+        return options.LlmMaxTokensParameter == LlmOptions.MaxTokensParameter ? new MaxTokensChatClient(chat) : chat;
+    }
+
+    /// <summary>
+    /// Embeddings at the embedding endpoint (<see cref="EmbeddingOptions.EffectiveBaseUrl"/>, <see cref="EmbeddingOptions.EffectiveApiKey"/>),
+    /// as float lists. Every entry of <see cref="EmbeddingGenerationOptions.AdditionalProperties"/> (string, bool or int) is sent
+    /// as a field of the request body (Jina's <c>task</c> and <c>truncate</c>).
+    /// </summary>
+    public static IEmbeddingGenerator<string, Embedding<float>> CreateEmbeddingGenerator(IServiceProvider services)
+    {
+        var llm = services.GetRequiredService<IOptions<LlmOptions>>().Value;
+        var options = services.GetRequiredService<IOptions<EmbeddingOptions>>().Value;
+        var client = CreateClient(services, EmbeddingClient.HttpClientName, options.EffectiveBaseUrl(llm), options.EffectiveApiKey(llm), null, null);
+        return new FloatEmbeddingGenerator(client.GetEmbeddingClient(options.EmbeddingModel).AsIEmbeddingGenerator(options.EmbeddingDim));
+    }
+
+    private static OpenAIClient CreateClient(IServiceProvider services, string httpClientName, string baseUrl, string? apiKey,
+        IReadOnlyDictionary<string, string>? headers, IReadOnlyDictionary<string, string>? query)
+    {
+        var clientOptions = new OpenAIClientOptions
+        {
+            Endpoint = new Uri(baseUrl),
+            Transport = new HttpClientPipelineTransport(services.GetRequiredService<IHttpClientFactory>().CreateClient(httpClientName)),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0), // the resilience handler retries
+            NetworkTimeout = Timeout.InfiniteTimeSpan, // the resilience handler times each attempt out
+        };
+        if (headers is { Count: > 0 } || query is { Count: > 0 })
+        {
+            clientOptions.AddPolicy(new DefaultHeadersAndQueryPolicy(headers, query), PipelinePosition.PerCall);
+        }
+        AuthenticationPolicy authentication = string.IsNullOrWhiteSpace(apiKey)
+            ? new NoAuthenticationPolicy()
+            : ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(apiKey.Trim()));
+        return new OpenAIClient(authentication, clientOptions);
+    }
+
+    /// <summary>Sends <see cref="ChatOptions.MaxOutputTokens"/> as <c>max_tokens</c> (the SDK's name is <c>max_completion_tokens</c>).</summary>
+    private sealed class MaxTokensChatClient(IChatClient inner) : DelegatingChatClient(inner)
+    {
+        public override Task<ChatResponse> GetResponseAsync(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, ChatOptions? options = null,
+            CancellationToken cancellationToken = default)
+        {
+            if (options?.MaxOutputTokens is { } maxTokens)
+            {
+                var outer = options.RawRepresentationFactory;
+                options = options.Clone();
+                options.MaxOutputTokens = null;
+                options.RawRepresentationFactory = client =>
+                {
+                    var raw = outer?.Invoke(client) as ChatCompletionOptions ?? new ChatCompletionOptions();
+                    raw.Patch.Set("$.max_tokens"u8, maxTokens);
+                    return raw;
+                };
+            }
+            return base.GetResponseAsync(messages, options, cancellationToken);
+        }
+    }
+
+    /// <summary>Asks for float lists (the SDK asks for base64, which not every OpenAI-compatible server knows) and sends the extra fields.</summary>
+    private sealed class FloatEmbeddingGenerator(IEmbeddingGenerator<string, Embedding<float>> inner)
+        : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner)
+    {
+        public override Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values,
+            EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            var extra = options?.AdditionalProperties;
+            var outer = options?.RawRepresentationFactory;
+            options = options?.Clone() ?? new EmbeddingGenerationOptions();
+            options.AdditionalProperties = null;
+            options.RawRepresentationFactory = generator =>
+            {
+                var raw = outer?.Invoke(generator) as OpenAI.Embeddings.EmbeddingGenerationOptions ?? new OpenAI.Embeddings.EmbeddingGenerationOptions();
+                raw.Patch.Set("$.encoding_format"u8, "float");
+                foreach (var (name, value) in extra ?? [])
+                {
+                    var path = Encoding.UTF8.GetBytes("$." + name);
+                    switch (value)
+                    {
+                        case string s: raw.Patch.Set(path, s); break;
+                        case bool b: raw.Patch.Set(path, b); break;
+                        case int i: raw.Patch.Set(path, i); break;
+                        default: throw new ArgumentException($"Embedding option '{name}' has an unsupported type {value?.GetType().Name ?? "null"}.", nameof(options));
+                    }
+                }
+                return raw;
+            };
+            return base.GenerateAsync(values, options, cancellationToken);
+        }
+    }
+
+    /// <summary>Adds <c>llm_openai_default_header</c> and <c>llm_openai_default_query</c> to every request.</summary>
+    private sealed class DefaultHeadersAndQueryPolicy(IReadOnlyDictionary<string, string>? headers, IReadOnlyDictionary<string, string>? query)
+        : PipelinePolicy
+    {
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            Apply(message);
+            ProcessNext(message, pipeline, currentIndex);
+        }
+
+        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            Apply(message);
+            return ProcessNextAsync(message, pipeline, currentIndex);
+        }
+
+        private void Apply(PipelineMessage message)
+        {
+            foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+            {
+                message.Request.Headers.Set(name, value);
+            }
+            if (query is { Count: > 0 } && message.Request.Uri is { } uri)
+            {
+                var url = new StringBuilder(uri.GetLeftPart(UriPartial.Path));
+                var separator = '?';
+                if (uri.Query.Length > 1)
+                {
+                    url.Append(uri.Query);
+                    separator = '&';
+                }
+                foreach (var (key, value) in query)
+                {
+                    url.Append(separator).Append(Uri.EscapeDataString(key)).Append('=').Append(Uri.EscapeDataString(value ?? ""));
+                    separator = '&';
+                }
+                message.Request.Uri = new Uri(url.ToString());
+            }
+        }
+    }
+
+    /// <summary>No Authorization header: a local server (Ollama, LM Studio, vLLM) configured with a base URL and no key.</summary>
+    private sealed class NoAuthenticationPolicy : AuthenticationPolicy
+    {
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+            => ProcessNext(message, pipeline, currentIndex);
+
+        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+            => ProcessNextAsync(message, pipeline, currentIndex);
+    }
+}
