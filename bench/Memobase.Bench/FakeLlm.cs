@@ -289,50 +289,58 @@ internal sealed class FakeLlm : IAsyncDisposable
         return system[(at + Marker.Length)..end];
     }
 
-    private static string EchoSummary(string user)
+    /// <summary>The echo entry summary: one bullet per user line (<c>[date] user: text</c>) of the chats in <paramref name="user"/>.</summary>
+    internal static string EchoSummary(string user)
     {
-        var at = user.IndexOf("### Input Chats", StringComparison.Ordinal);
-        var chats = at < 0 ? "" : user[(at + "### Input Chats".Length)..];
-        var lines = chats.Split('\n').Select(l => l.Trim()).Where(l => l.Contains(" user: ", StringComparison.Ordinal))
-            .Select(l => "- User said: " + l[(l.IndexOf(" user: ", StringComparison.Ordinal) + 7)..] + " // info");
+        var lines = user.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[') && l.Contains("] user: ", StringComparison.Ordinal))
+            .Select(l => "- User said: " + l[(l.IndexOf("] user: ", StringComparison.Ordinal) + 8)..] + " // info");
         return string.Join('\n', lines);
     }
 
     private string EchoFacts(string user)
     {
-        var at = user.IndexOf("#### Memo", StringComparison.Ordinal);
-        var memo = at < 0 ? user : user[(at + "#### Memo".Length)..];
+        var at = user.IndexOf(MemoHeader, StringComparison.Ordinal);
+        return EchoFacts(at < 0 ? user : user[(at + MemoHeader.Length)..], EchoSlots);
+    }
+
+    /// <summary>The header after which the extraction prompt's user message holds the memo.</summary>
+    private const string MemoHeader = "#### Memo";
+
+    /// <summary>The echo extraction: one fact per bullet of <paramref name="memo"/>, filed under <paramref name="slots"/> in turn.</summary>
+    internal static string EchoFacts(string memo, IReadOnlyList<(string Topic, string SubTopic)> slots)
+    {
         var bullets = memo.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("- ", StringComparison.Ordinal)).ToList();
         var sb = new StringBuilder("Facts from the memo, one per line.\n---\n");
         for (var i = 0; i < bullets.Count; i++)
         {
-            var (topic, subTopic) = EchoSlots[i % EchoSlots.Count];
+            var (topic, subTopic) = slots[i % slots.Count];
             var words = bullets[i][2..].Replace(" // info", "", StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(2).Take(14);
             sb.Append("- ").Append(topic).Append("::").Append(subTopic).Append("::").Append(string.Join(' ', words)).Append('\n');
         }
         return sb.ToString();
     }
 
-    /// <summary>The merge prompt's user message is a JSON list of items: answer APPEND (repeating new_info) for each.</summary>
-    private static string MergeReply(string user)
+    /// <summary>Items of the last merge prompt (see <see cref="MergeReply"/>).</summary>
+    public int LastMergeItems => Volatile.Read(ref _lastMergeItems);
+
+    private int _lastMergeItems;
+
+    /// <summary>
+    /// The merge prompt's user message has one line per item, <c>N::TOPIC::SUBTOPIC::NEW_INFO[::CURRENT_MEMO]</c> (and
+    /// indented description / update lines): answer APPEND (repeating NEW_INFO) for each.
+    /// </summary>
+    private string MergeReply(string user)
     {
         var sb = new StringBuilder("All items are new facts.\n---\n");
-        var start = user.IndexOf('[', StringComparison.Ordinal);
-        if (start < 0) return sb.ToString();
-        try
+        var count = 0;
+        foreach (var line in user.Split('\n'))
         {
-            using var items = JsonDocument.Parse(user.AsMemory(start));
-            foreach (var item in items.RootElement.EnumerateArray())
-            {
-                var id = item.TryGetProperty("memo_id", out var i) ? i.GetInt32() : 0;
-                var info = item.TryGetProperty("new_info", out var n) ? n.GetString() : "";
-                sb.Append(id).Append(". APPEND::").Append(info).Append('\n');
-            }
+            var parts = line.Split("::", 5);
+            if (parts.Length < 4 || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var id)) continue;
+            sb.Append(id).Append(". APPEND::").Append(parts[3]).Append('\n');
+            count++;
         }
-        catch (JsonException)
-        {
-            // not the expected shape: answer with no decisions
-        }
+        Volatile.Write(ref _lastMergeItems, count);
         return sb.ToString();
     }
 

@@ -207,25 +207,35 @@ internal sealed partial class Bench
     ];
 
     /// <summary>A conversation of <paramref name="messages"/> messages from the bench's chat lines (deterministic).</summary>
-    private static object[] Conversation(int messages) => Enumerable.Range(0, messages)
-        .Select(i => (object)new { role = i % 2 == 0 ? "user" : "assistant", content = i % 2 == 0 ? Chats[i / 2 % Chats.Length] : Answers[i / 2 % Answers.Length] })
+    private static ChatLine[] Conversation(int messages) => Enumerable.Range(0, messages)
+        .Select(i => new ChatLine(i % 2 == 0 ? "user" : "assistant", i % 2 == 0 ? Chats[i / 2 % Chats.Length] : Answers[i / 2 % Answers.Length]))
         .ToArray();
+
+    /// <summary>One chat message of a scenario-7 conversation (serialised as <c>{role, content}</c>).</summary>
+    private sealed record ChatLine(
+        [property: System.Text.Json.Serialization.JsonPropertyName("role")] string Role,
+        [property: System.Text.Json.Serialization.JsonPropertyName("content")] string Content);
 
     /// <summary>
     /// Prompt tokens per flush for fixed conversations (4, 20 and 80 messages; empty profile and a 20-entry profile), from
     /// the per-call records of each job (<c>flush_job_attempts.llm_call_log</c>). The fake answers without <c>usage</c>, so
     /// the server counts every prompt with its o200k tokenizer. The fake's replies grow with the input
     /// (<see cref="FakeLlm.EchoReplies"/>): one summary bullet per user message, one fact per bullet filed under the
-    /// 20 profile slots in turn (so with the 20-entry profile every merge item has a current memo).
+    /// 20 profile slots in turn (so with the 20-entry profile every merge item has a current memo). Next to each flush,
+    /// upstream's prompts for the same chats, profiles and fake replies (<see cref="UpstreamPrompts"/>), counted with the
+    /// same tokenizer (system prompt + user message, as the server counts ours).
     /// </summary>
     private async Task CostPerFlushAsync()
     {
         _llm.OmitUsage = true;
         _llm.EchoReplies = true;
-        _llm.EchoSlots = TwentyProfiles.Select(p => (p.Topic, p.SubTopic)).ToList();
+        var slots = TwentyProfiles.Select(p => (p.Topic, p.SubTopic)).ToList();
+        _llm.EchoSlots = slots;
         await StartServerAsync(256, o.ServerLogLevel, "7 prompt tokens per flush");
         var stages = new[] { "entry_summary", "extract", "merge" };
-        var rows = new List<(string Conversation, string Profile, Dictionary<string, long> Prompt, long Completion)>();
+        var rows = new List<(string Conversation, string Profile, Dictionary<string, long> Prompt, long Completion, Dictionary<string, long> Upstream)>();
+        var notes = new List<string>();
+        var tokenizer = Memobase.Server.Tokenization.O200kTokenizer.Instance;
         foreach (var (name, messages) in new[] { ("short", 4), ("medium", 20), ("long", 80) })
         {
             foreach (var profiles in new[] { 0, 20 })
@@ -238,8 +248,10 @@ internal sealed partial class Bench
                         JsonBody(new { content = p.Content, attributes = new { topic = p.Topic, sub_topic = p.SubTopic } }));
                     if (await CheckAsync(added, CancellationToken.None) is { } e) throw new InvalidOperationException("profile: " + e);
                 }
+                var conversation = Conversation(messages);
+                var day = DateTime.UtcNow.ToString("yyyy/MM/dd", CultureInfo.InvariantCulture);
                 using (var inserted = await _http.PostAsync($"/api/v1/blobs/insert/{user}",
-                    JsonBody(new { blob_type = "chat", blob_data = new { messages = Conversation(messages) } })))
+                    JsonBody(new { blob_type = "chat", blob_data = new { messages = conversation } })))
                 {
                     if (await CheckAsync(inserted, CancellationToken.None) is { } e) throw new InvalidOperationException("insert: " + e);
                 }
@@ -249,39 +261,73 @@ internal sealed partial class Bench
                 }
                 var prompt = new Dictionary<string, long>();
                 long completion = 0;
-                await using var cmd = _db.CreateCommand("""
+                await using (var cmd = _db.CreateCommand("""
                     SELECT c->>'stage', sum((c->>'input_tokens')::bigint), sum((c->>'output_tokens')::bigint)
                     FROM flush_jobs j JOIN flush_job_attempts a ON a.job_id = j.id, jsonb_array_elements(a.llm_call_log) c
                     WHERE j.user_id = $1 AND c->>'kind' = 'chat' GROUP BY 1
-                    """);
-                cmd.Parameters.Add(new NpgsqlParameter { Value = user });
-                await using var reader = await cmd.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
+                    """))
                 {
-                    prompt[reader.GetString(0)] = reader.GetInt64(1);
-                    completion += reader.GetInt64(2);
+                    cmd.Parameters.Add(new NpgsqlParameter { Value = user });
+                    await using var reader = await cmd.ExecuteReaderAsync();
+                    while (await reader.ReadAsync())
+                    {
+                        prompt[reader.GetString(0)] = reader.GetInt64(1);
+                        completion += reader.GetInt64(2);
+                    }
                 }
-                rows.Add((name, profiles == 0 ? "empty" : "20 entries", prompt, completion));
+
+                // Upstream's three calls for the same chats, profiles and (echo) replies.
+                var profileList = TwentyProfiles.Take(profiles).ToList();
+                var chats = string.Join('\n', conversation.Select(m => $"[{day}] {m.Role}: {m.Content}"));
+                var already = UpstreamPrompts.AlreadyLogged(profileList);
+                var summary = UpstreamPrompts.EntrySummary(already, chats);
+                var memo = FakeLlm.EchoSummary(summary.User).Trim();
+                var extract = UpstreamPrompts.Extract(already, memo);
+                var merge = UpstreamPrompts.Merge(FakeLlm.EchoFacts(memo, slots), profileList);
+                if (merge.Items != _llm.LastMergeItems)
+                {
+                    notes.Add($"{name}, {profiles} profiles: upstream's merge has {merge.Items} items, ours had {_llm.LastMergeItems}");
+                }
+                var upstream = new Dictionary<string, long>
+                {
+                    ["entry_summary"] = tokenizer.CountTokens(summary.System) + tokenizer.CountTokens(summary.User),
+                    ["extract"] = tokenizer.CountTokens(extract.System) + tokenizer.CountTokens(extract.User),
+                    ["merge"] = tokenizer.CountTokens(merge.System) + tokenizer.CountTokens(merge.User),
+                };
+                rows.Add((name, profiles == 0 ? "empty" : "20 entries", prompt, completion, upstream));
             }
         }
         _llm.OmitUsage = false;
         _llm.EchoReplies = false;
+        static string N(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
+        static string R(long ours, long theirs) => theirs == 0 ? "–" : (ours / (double)theirs).ToString("0.00", CultureInfo.InvariantCulture) + "×";
         _pace.AppendLine(CultureInfo.InvariantCulture, $"""
 
-            ### 7. Prompt tokens per flush (o200k, counted by the server; fixed conversations of 4 / 20 / 80 messages)
+            ### 7. Prompt tokens per flush (o200k; fixed conversations of 4 / 20 / 80 messages): ours (counted by the server) vs upstream's (rendered by the bench)
+
+            Each cell: ours / upstream's (ratio). Other stages: ours only (upstream makes no further call here: no event tags, no topic over max_profile_subtopics, no profile over max_pre_profile_token_size).
 
             | conversation | profile | {string.Join(" | ", stages)} | other stages | prompt total | completion (fake's echo replies) |
             |---|---|{string.Concat(stages.Select(_ => "---:|"))}---:|---:|---:|
             """);
-        foreach (var (conversation, profile, prompt, completion) in rows)
+        foreach (var (conversation, profile, prompt, completion, upstream) in rows)
         {
             var other = prompt.Where(kv => !stages.Contains(kv.Key)).Sum(kv => kv.Value);
+            var total = prompt.Values.Sum();
+            var upstreamTotal = upstream.Values.Sum();
             _pace.AppendLine(CultureInfo.InvariantCulture,
-                $"| {conversation} | {profile} | {string.Join(" | ", stages.Select(s => prompt.GetValueOrDefault(s).ToString("N0", CultureInfo.InvariantCulture)))} | {other:N0} | **{prompt.Values.Sum():N0}** | {completion:N0} |");
+                $"| {conversation} | {profile} | {string.Join(" | ", stages.Select(s => $"{N(prompt.GetValueOrDefault(s))} / {N(upstream[s])} ({R(prompt.GetValueOrDefault(s), upstream[s])})"))} | {N(other)} | " +
+                $"**{N(total)} / {N(upstreamTotal)} ({R(total, upstreamTotal)})** | {N(completion)} |");
         }
-        var totals = stages.Select(s => rows.Sum(r => r.Prompt.GetValueOrDefault(s))).ToList();
+        var ours = stages.Select(s => rows.Sum(r => r.Prompt.GetValueOrDefault(s))).ToList();
+        var theirs = stages.Select(s => rows.Sum(r => r.Upstream[s])).ToList();
+        var oursTotal = rows.Sum(r => r.Prompt.Values.Sum());
+        var theirsTotal = rows.Sum(r => r.Upstream.Values.Sum());
         _pace.AppendLine(CultureInfo.InvariantCulture,
-            $"| **all six** | | {string.Join(" | ", totals.Select(t => t.ToString("N0", CultureInfo.InvariantCulture)))} | {rows.Sum(r => r.Prompt.Where(kv => !stages.Contains(kv.Key)).Sum(kv => kv.Value)):N0} | **{rows.Sum(r => r.Prompt.Values.Sum()):N0}** | {rows.Sum(r => r.Completion):N0} |");
+            $"| **all six** | | {string.Join(" | ", stages.Select((_, i) => $"{N(ours[i])} / {N(theirs[i])} ({R(ours[i], theirs[i])})"))} | " +
+            $"{N(rows.Sum(r => r.Prompt.Where(kv => !stages.Contains(kv.Key)).Sum(kv => kv.Value)))} | **{N(oursTotal)} / {N(theirsTotal)} ({R(oursTotal, theirsTotal)})** | {N(rows.Sum(r => r.Completion))} |");
+        foreach (var note in notes) _pace.AppendLine(CultureInfo.InvariantCulture, $"- MISMATCH: {note}");
+        Log($"7: prompt tokens per flush, all six: ours {oursTotal:N0}, upstream's {theirsTotal:N0} = {R(oursTotal, theirsTotal)}");
     }
 
     private static ByteArrayContent JsonBody(object body)

@@ -193,7 +193,7 @@ public sealed partial class BufferPipeline(
                 slot?.Description, slot?.UpdateDescription), fact, existing));
         }
         var merged = await CallAsync(run, PromptStages.Merge, llm.BestModel, MergePrompt.System(settings.Language, sep),
-            MergePrompt.User(pending.Select(p => p.Item).ToList()), ct);
+            MergePrompt.User(pending.Select(p => p.Item).ToList(), sep), ct);
         var decisions = LlmOutputParsers.ParseMergeActions(merged, sep);
         foreach (var (item, fact, existing) in pending)
         {

@@ -38,6 +38,10 @@ public sealed record FakeChatRequest(
     public string? Stage => PromptStages.Detect(System);
 }
 
+/// <summary>One item of a merge prompt as <see cref="FakeOpenAiServer.ParseMergeItems"/> reads it (null: not sent).</summary>
+public sealed record FakeMergeItem(
+    int MemoId, string Topic, string SubTopic, string NewInfo, string? CurrentMemo, string? TopicDescription, string? UpdateInstruction);
+
 /// <summary>One embeddings request received by <see cref="FakeOpenAiServer"/>.</summary>
 /// <param name="Task">Jina's <c>task</c> hint, when sent.</param>
 public sealed record FakeEmbeddingRequest(
@@ -97,7 +101,7 @@ public abstract record FakeReply
 /// <list type="bullet">
 /// <item>entry_summary: one line <c>- &lt;chat line&gt; // info</c> per input chat line (so gists = chat lines);</item>
 /// <item>extract: <c>---</c> then <see cref="DefaultFacts"/> (basic_info::name::Gus, interest::foods::Likes pizza);</item>
-/// <item>merge: per input item <c>N. UPDATE::new_info</c> when the slot is empty, else <c>N. APPEND::new_info</c>;</item>
+/// <item>merge: per input item (<see cref="ParseMergeItems"/>) <c>N. UPDATE::new_info</c> when the slot is empty, else <c>N. APPEND::new_info</c>;</item>
 /// <item>event_tagging: <c>- &lt;first listed tag&gt;::happy</c>;</item>
 /// <item>organize: the first 3 input lines unchanged; resummary: <c>Summary: </c> + the first 8 words;</item>
 /// <item>profile_filter: <c>{"reason": "default", "ids": [0, 1, 2]}</c> (limited to the listed entries);</item>
@@ -219,10 +223,7 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
                     + string.Join('\n', DefaultFacts.Select(f => $"- {f.Topic}::{f.SubTopic}::{f.Memo}"));
             case PromptStages.Merge:
             {
-                var start = request.User.IndexOf('[', StringComparison.Ordinal);
-                var items = start < 0 ? [] : JsonNode.Parse(request.User[start..])!.AsArray();
-                var lines = items.Select(i => i!.AsObject()).Select(i =>
-                    $"{(int)i["memo_id"]!}. {(string.IsNullOrEmpty((string?)i["current_memo"]) ? "UPDATE" : "APPEND")}::{(string?)i["new_info"]}");
+                var lines = ParseMergeItems(request.User).Select(i => $"{i.MemoId}. {(i.CurrentMemo is null ? "UPDATE" : "APPEND")}::{i.NewInfo}");
                 return "Default decisions.\n---\n" + string.Join('\n', lines);
             }
             case PromptStages.EventTagging:
@@ -242,6 +243,32 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
             default:
                 return "OK";
         }
+    }
+
+    /// <summary>
+    /// Reads the merge prompt's user message back (<see cref="MergePrompt.User"/>): item lines
+    /// <c>N::TOPIC::SUBTOPIC::NEW_INFO[::CURRENT_MEMO]</c>, each possibly followed by a description and an update line.
+    /// </summary>
+    public static IReadOnlyList<FakeMergeItem> ParseMergeItems(string user, string separator = "::")
+    {
+        var items = new List<FakeMergeItem>();
+        foreach (var line in user.Split('\n'))
+        {
+            if (line.StartsWith(MergePrompt.DescriptionLabel, StringComparison.Ordinal) && items.Count > 0)
+            {
+                items[^1] = items[^1] with { TopicDescription = line[MergePrompt.DescriptionLabel.Length..] };
+                continue;
+            }
+            if (line.StartsWith(MergePrompt.UpdateLabel, StringComparison.Ordinal) && items.Count > 0)
+            {
+                items[^1] = items[^1] with { UpdateInstruction = line[MergePrompt.UpdateLabel.Length..] };
+                continue;
+            }
+            var parts = line.Split(separator, 5);
+            if (parts.Length < 4 || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var id)) continue;
+            items.Add(new FakeMergeItem(id, parts[1], parts[2], parts[3], parts.Length == 5 ? parts[4] : null, null, null));
+        }
+        return items;
     }
 
     private static string Section(string text, string heading)

@@ -18,11 +18,8 @@ public sealed class BufferPipelineTests
 
     private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement;
 
-    private static List<JsonElement> MergeItems(FakeOpenAiServer fake)
-    {
-        var user = fake.RequestsFor(PromptStages.Merge).Single().User;
-        return JsonDocument.Parse(user).RootElement.EnumerateArray().ToList();
-    }
+    private static IReadOnlyList<FakeMergeItem> MergeItems(FakeOpenAiServer fake)
+        => FakeOpenAiServer.ParseMergeItems(fake.RequestsFor(PromptStages.Merge).Single().User);
 
     [Fact]
     public async Task New_user_facts_become_adds_with_event_delta_gists_and_embeddings()
@@ -100,11 +97,11 @@ public sealed class BufferPipelineTests
         var result = await host.Pipeline.RunAsync(Input([GusChat], [name, foods, title]), CancellationToken.None);
 
         var items = MergeItems(host.Fake);
-        Assert.Equal([1, 2, 3, 4], items.Select(i => i.GetProperty("memo_id").GetInt32()));
-        // an empty slot's item has no current_memo (compact merge input, issue 14)
-        Assert.Equal(["Bob", "Likes sushi", "Nurse", null], items.Select(i => i.TryGetProperty("current_memo", out var m) ? m.GetString() : null));
-        Assert.Equal("Jazz", items[3].GetProperty("new_info").GetString());
-        Assert.Equal("music", items[3].GetProperty("subtopic").GetString());
+        Assert.Equal([1, 2, 3, 4], items.Select(i => i.MemoId));
+        // an empty slot's item has no current memo (compact merge input, issue 14)
+        Assert.Equal(["Bob", "Likes sushi", "Nurse", null], items.Select(i => i.CurrentMemo));
+        Assert.Equal("Jazz", items[3].NewInfo);
+        Assert.Equal("music", items[3].SubTopic);
 
         Assert.Empty(result.Adds); // item 4 had no decision: dropped
         Assert.Equal(2, result.Updates.Count);
@@ -137,7 +134,7 @@ public sealed class BufferPipelineTests
         // Same-slot facts (after name normalisation) were merged with "; " before the merge call.
         var items = MergeItems(host.Fake);
         Assert.Equal(2, items.Count);
-        Assert.Equal("Likes Dune; Saw Alien", items[1].GetProperty("new_info").GetString());
+        Assert.Equal("Likes Dune; Saw Alien", items[1].NewInfo);
         Assert.Equal(["Gus", "Likes Dune; Saw Alien"], result.Adds.Select(a => a.Content));
         Assert.Equal("movies", Json(result.Adds[1].AttributesJson).GetProperty("sub_topic").GetString());
         Assert.All(result.Adds, a => Assert.NotEqual(Guid.Empty, a.Id));
@@ -376,7 +373,7 @@ public sealed class BufferPipelineTests
         // name: new slot → added directly; foods: existing → merge; allergy: validate_value → merge.
         Assert.Equal(["Gus"], result.Adds.Select(a => a.Content));
         Assert.Empty(result.Updates);
-        Assert.Equal(["Likes pizza", "Peanuts"], MergeItems(host.Fake).Select(i => i.GetProperty("new_info").GetString()));
+        Assert.Equal(["Likes pizza", "Peanuts"], MergeItems(host.Fake).Select(i => i.NewInfo));
     }
 
     [Fact]
@@ -530,7 +527,7 @@ public sealed class BufferPipelineTests
 
         var result = await host.Pipeline.RunAsync(Input([GusChat]), CancellationToken.None);
 
-        Assert.Equal(["Likes Dune", "Gus"], MergeItems(host.Fake).Select(i => i.GetProperty("new_info").GetString()));
+        Assert.Equal(["Likes Dune", "Gus"], MergeItems(host.Fake).Select(i => i.NewInfo));
         Assert.Equal(["Likes Dune", "Gus"], result.Adds.Select(a => a.Content));
     }
 

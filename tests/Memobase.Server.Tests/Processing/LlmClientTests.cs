@@ -309,20 +309,4 @@ public sealed class LlmClientTests
         Assert.Equal("only", Assert.Single(options.DefaultSlotsFor("zh")).Topic);
         Assert.Equal(["a", "b"], options.EventTags.Select(t => t.Name));
     }
-
-    [Fact]
-    public void Fake_server_requests_serialize_cleanly()
-    {
-        // The merge input is JSON the fake (and a real model) can read back.
-        var items = new List<Memobase.Server.Processing.Prompts.MergeItem> { new(1, "new \"quoted\" 中文", "", "t", "s", null, "keep short") };
-        var text = Memobase.Server.Processing.Prompts.MergePrompt.User(items);
-        var parsed = JsonDocument.Parse(text).RootElement[0];
-        Assert.Equal("new \"quoted\" 中文", parsed.GetProperty("new_info").GetString());
-        // compact: one line, no empty or null fields (issue 14: they cost tokens and tell the model nothing)
-        Assert.False(parsed.TryGetProperty("topic_description", out _));
-        Assert.False(parsed.TryGetProperty("current_memo", out _));
-        Assert.DoesNotContain('\n', text);
-        Assert.Equal("keep short", parsed.GetProperty("update_instruction").GetString());
-        Assert.Contains("中文", text, StringComparison.Ordinal);
-    }
 }

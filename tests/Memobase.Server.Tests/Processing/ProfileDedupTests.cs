@@ -58,8 +58,8 @@ public sealed class ProfileDedupTests
 
         var result = await host.Pipeline.RunAsync(Input([Chat]), CancellationToken.None);
 
-        var merge = JsonDocument.Parse(host.Fake.RequestsFor(PromptStages.Merge).Single().User).RootElement.EnumerateArray().Single();
-        Assert.Equal("Xiao Ge; Xiao Ge; xiao ge.", merge.GetProperty("new_info").GetString()); // the default merge answers UPDATE with it
+        var merge = FakeOpenAiServer.ParseMergeItems(host.Fake.RequestsFor(PromptStages.Merge).Single().User).Single();
+        Assert.Equal("Xiao Ge; Xiao Ge; xiao ge.", merge.NewInfo); // the default merge answers UPDATE with it
         Assert.Equal(["Xiao Ge"], result.Adds.Select(a => a.Content));
     }
 

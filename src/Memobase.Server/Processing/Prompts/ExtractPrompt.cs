@@ -42,13 +42,11 @@ public static class ExtractPrompt
         {(string.IsNullOrWhiteSpace(persona) ? DefaultPersonaEn : persona)}
 
         ## Task
-        Read the memo about the user and extract the facts it reveals about the user. File every fact under a topic and a
-        sub-topic.
-        - Prefer the topics and sub-topics of the guidelines below. When nothing fits, you may create a new topic or
-          sub-topic, unless you are told otherwise.
-        - "User Before topics" lists the slots the user already has. Use the same names for the same kind of information.
-        - A fact is something about the user: who they are, what they like, what they do or plan, what happened to them.
-        - Keep the time annotations of the memo (such as [mention 2024/03/10, happen 2024/03/09]) in the fact.
+        Extract the facts the memo reveals about the user, each filed under a topic and a sub-topic.
+        - Prefer the topics and sub-topics of the guidelines below; when none fits, you may create one, unless told otherwise.
+        - "User Before topics" lists the user's existing slots: use the same names for the same kind of information.
+        - A fact is about the user: who they are, what they like, do or plan, what happened to them.
+        - Keep the memo's time annotations (such as [mention 2024/03/10, happen 2024/03/09]) in the fact.
         - Never output a fact whose value is empty, unknown or not mentioned.
         - Write the facts in the language of the memo.
 
@@ -56,30 +54,21 @@ public static class ExtractPrompt
         {topics}
 
         ## Output
-        First think briefly about what the memo reveals. Then write a line containing only ---. After it, one fact per
-        line, and nothing else:
+        First think briefly, then write a line containing only ---, then one fact per line and nothing else:
         - TOPIC{sep}SUB_TOPIC{sep}MEMO
 
-        ## Example 1
+        ## Example
         Memo:
         - The user's name is Tom[mention 2024/03/10] // info
         - Tom adopted a cat named Mochi[mention 2024/03/10, happen 2024/03/09] // event
+        - Tom runs every morning and prefers tea over coffee[mention 2024/03/10] // info
         Output:
-        The memo gives the user's name and a new pet.
+        The user's name, a new pet, a habit and a taste.
         ---
         - basic_info{sep}name{sep}Tom
         - life_event{sep}pet{sep}Adopted a cat named Mochi[mention 2024/03/10, happen 2024/03/09]
-
-        ## Example 2
-        Memo:
-        - The user prefers tea over coffee and runs every morning[mention 2024/05/02] // info
-        - The user is preparing for the Berlin marathon in September[mention 2024/05/02, plan 2024/09] // schedule
-        Output:
-        Drink preference, an exercise habit and a goal with a date.
-        ---
-        - interest{sep}foods{sep}Prefers tea over coffee[mention 2024/05/02]
-        - interest{sep}sports{sep}Runs every morning[mention 2024/05/02]
-        - psychological{sep}goals{sep}Run the Berlin marathon[mention 2024/05/02, plan 2024/09]
+        - interest{sep}sports{sep}Runs every morning[mention 2024/03/10]
+        - interest{sep}foods{sep}Prefers tea over coffee[mention 2024/03/10]
         """;
 
     private static string Zh(string? persona, string topics, string sep) => $"""
@@ -87,8 +76,8 @@ public static class ExtractPrompt
         {(string.IsNullOrWhiteSpace(persona) ? DefaultPersonaZh : persona)}
 
         ## 任务
-        阅读关于用户的备忘录，提取其中关于用户的事实，并把每条事实归入一个主题和子主题。
-        - 优先使用下方指南中的主题和子主题；都不合适时可以新建主题或子主题，除非另有说明。
+        提取备忘录中关于用户的事实，把每条事实归入一个主题和子主题。
+        - 优先使用下方指南中的主题和子主题；都不合适时可以新建，除非另有说明。
         - "User Before topics"列出了用户已有的条目，同类信息请使用相同的名称。
         - 事实是关于用户本人的信息：身份、喜好、正在做或计划做的事、发生在用户身上的事。
         - 保留备忘录中的时间标注（例如[mention 2024/03/10, happen 2024/03/09]）。
@@ -99,28 +88,20 @@ public static class ExtractPrompt
         {topics}
 
         ## 输出
-        先简要思考备忘录透露了哪些信息，然后单独写一行---，之后每行一条事实，不要输出其他内容：
+        先简要思考，然后单独写一行---，之后每行一条事实，不要输出其他内容：
         - 主题{sep}子主题{sep}内容
 
-        ## 示例 1
+        ## 示例
         备忘录：
         - 用户叫小林[mention 2024/03/10] // info
         - 小林领养了一只名叫年糕的猫[mention 2024/03/10, happen 2024/03/09] // event
+        - 小林每天早上跑步，喜欢喝茶胜过咖啡[mention 2024/03/10] // info
         输出：
-        备忘录给出了用户的名字和一只新宠物。
+        用户的名字、一只新宠物、一个习惯和一个口味。
         ---
         - 基本信息{sep}用户姓名{sep}小林
         - 人生大事{sep}宠物{sep}领养了一只名叫年糕的猫[mention 2024/03/10, happen 2024/03/09]
-
-        ## 示例 2
-        备忘录：
-        - 用户喜欢喝茶不喜欢咖啡，每天早上跑步[mention 2024/05/02] // info
-        - 用户在为九月的柏林马拉松做准备[mention 2024/05/02, plan 2024/09] // schedule
-        输出：
-        饮品偏好、运动习惯，以及一个有时间的目标。
-        ---
-        - 兴趣爱好{sep}美食{sep}喜欢喝茶胜过咖啡[mention 2024/05/02]
-        - 生活方式{sep}运动习惯{sep}每天早上跑步[mention 2024/05/02]
-        - 心理特征{sep}目标{sep}跑柏林马拉松[mention 2024/05/02, plan 2024/09]
+        - 生活方式{sep}运动习惯{sep}每天早上跑步[mention 2024/03/10]
+        - 兴趣爱好{sep}美食{sep}喜欢喝茶胜过咖啡[mention 2024/03/10]
         """;
 }
