@@ -289,11 +289,18 @@ internal sealed class FakeLlm : IAsyncDisposable
         return system[(at + Marker.Length)..end];
     }
 
-    /// <summary>The echo entry summary: one bullet per user line (<c>[date] user: text</c>) of the chats in <paramref name="user"/>.</summary>
+    /// <summary>
+    /// The echo entry summary: one bullet per user message of the chats in <paramref name="user"/>, whether the message
+    /// lines carry their date (<c>[date] user: text</c>, upstream's rendering) or not (<c>user: text</c> under a date line).
+    /// </summary>
     internal static string EchoSummary(string user)
     {
-        var lines = user.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[') && l.Contains("] user: ", StringComparison.Ordinal))
-            .Select(l => "- User said: " + l[(l.IndexOf("] user: ", StringComparison.Ordinal) + 8)..] + " // info");
+        var lines = user.Split('\n').Select(l => l.Trim())
+            .Select(l => l.StartsWith("user: ", StringComparison.Ordinal) ? l[6..]
+                : l.StartsWith('[') && l.Contains("] user: ", StringComparison.Ordinal) ? l[(l.IndexOf("] user: ", StringComparison.Ordinal) + 8)..]
+                : null)
+            .Where(l => l is not null)
+            .Select(l => "- User said: " + l + " // info");
         return string.Join('\n', lines);
     }
 

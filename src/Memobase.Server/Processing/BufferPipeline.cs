@@ -59,14 +59,14 @@ public sealed partial class BufferPipeline(
         switch (input.BlobType)
         {
             case "chat":
-                var kept = TruncateNewestFirst(input.Blobs, timeZone, bufferOptions.CurrentValue.MaxChatBlobBufferProcessTokenSize, out truncated);
+                var kept = TruncateNewestFirst(input.Blobs, bufferOptions.CurrentValue.MaxChatBlobBufferProcessTokenSize, out truncated);
                 if (kept.Count == 0)
                 {
                     throw new PipelineException(520, "No blobs to process after truncating", retryable: false);
                 }
                 var summarySystem = EntrySummaryPrompt.System(run.Settings.Language, run.Settings.RenderSlots(),
                     TagDefinitionLines(run.Settings.EventTags), run.Settings.EventThemeRequirement);
-                var summaryUser = EntrySummaryPrompt.User(run.AlreadyLogged, string.Join('\n', kept));
+                var summaryUser = EntrySummaryPrompt.User(run.AlreadyLogged, EntrySummaryPrompt.Chats(kept, timeZone));
                 memo = (await CallAsync(run, PromptStages.EntrySummary, llm.SummaryModel, summarySystem, summaryUser, ct)).Trim();
                 break;
             case "summary":
@@ -100,18 +100,18 @@ public sealed partial class BufferPipeline(
     }
 
     /// <summary>
-    /// Renders blobs newest first, keeping them while the running token total stays within the limit. The total uses
-    /// each entry's token size, counted at insert over this same rendering, so nothing is tokenized twice.
+    /// Keeps blobs newest first while the running token total stays within the limit (returned oldest first). The total
+    /// uses each entry's token size, counted at insert over the blob's rendering, so nothing is tokenized twice.
     /// </summary>
-    private static List<string> TruncateNewestFirst(IReadOnlyList<BufferedBlob> blobs, TimeZoneInfo timeZone, int maxTokens, out int dropped)
+    private static List<BufferedBlob> TruncateNewestFirst(IReadOnlyList<BufferedBlob> blobs, int maxTokens, out int dropped)
     {
-        var kept = new List<string>();
+        var kept = new List<BufferedBlob>();
         var total = 0;
         for (var i = blobs.Count - 1; i >= 0; i--)
         {
             total += blobs[i].TokenSize;
             if (total > maxTokens) break;
-            kept.Add(blobs[i].Content.Render(blobs[i].CreatedAt, timeZone));
+            kept.Add(blobs[i]);
         }
         dropped = blobs.Count - kept.Count;
         kept.Reverse();

@@ -99,7 +99,8 @@ public abstract record FakeReply
 /// <para>Scripting: set <see cref="ChatHandler"/> / <see cref="EmbeddingHandler"/> (may be changed at any time; called
 /// concurrently). Return <see cref="FakeReply.Default"/> to fall back to the stage-aware defaults:</para>
 /// <list type="bullet">
-/// <item>entry_summary: one line <c>- &lt;chat line&gt; // info</c> per input chat line (so gists = chat lines);</item>
+/// <item>entry_summary: one line <c>- [date] &lt;message line&gt; // info</c> per input message line, the date taken from the
+/// <c>[date]</c> line above it (so gists = the chat lines as a blob renders them);</item>
 /// <item>extract: <c>---</c> then <see cref="DefaultFacts"/> (basic_info::name::Gus, interest::foods::Likes pizza);</item>
 /// <item>merge: per input item (<see cref="ParseMergeItems"/>) <c>N. UPDATE::new_info</c> when the slot is empty, else <c>N. APPEND::new_info</c>;</item>
 /// <item>event_tagging: <c>- &lt;first listed tag&gt;::happy</c>;</item>
@@ -215,8 +216,15 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
         {
             case PromptStages.EntrySummary:
             {
-                var chats = Section(request.User, "### Input Chats");
-                return string.Join('\n', chats.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).Select(l => $"- {l} // info"));
+                // The chats come grouped under [date] lines; each message line is logged with its date in front.
+                var lines = new List<string>();
+                string? date = null;
+                foreach (var line in Section(request.User, "### Input Chats").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0))
+                {
+                    if (DateLine().IsMatch(line)) date = line;
+                    else lines.Add(date is null ? $"- {line} // info" : $"- {date} {line} // info");
+                }
+                return string.Join('\n', lines);
             }
             case PromptStages.Extract:
                 return "The memo reveals the user's name and a food preference.\n---\n"
@@ -279,6 +287,9 @@ public sealed partial class FakeOpenAiServer : IAsyncDisposable
 
     [GeneratedRegex(@"(?m)^- ([^\s(]+)\(")]
     private static partial Regex TagLine();
+
+    [GeneratedRegex(@"^\[[^\]]*\]$")]
+    private static partial Regex DateLine();
 
     [GeneratedRegex(@"^\d+\. ")]
     private static partial Regex NumberedEntry();

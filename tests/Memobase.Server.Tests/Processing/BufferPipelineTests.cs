@@ -35,7 +35,7 @@ public sealed class BufferPipelineTests
         Assert.All(calls, c => Assert.Equal(0.2, c.Temperature));
         Assert.All(calls, c => Assert.Equal(1024, c.MaxTokens));
         Assert.All(calls, c => Assert.Equal("Bearer test-key", c.Headers["Authorization"]));
-        Assert.Contains("[2025/01/02] user: Hi, I'm Gus and I love pizza.", calls[0].User, StringComparison.Ordinal);
+        Assert.Contains("[2025/01/02]\nuser: Hi, I'm Gus and I love pizza.", calls[0].User, StringComparison.Ordinal);
 
         Assert.Equal(2, result.Adds.Count);
         Assert.Equal("Gus", result.Adds[0].Content);
@@ -300,7 +300,8 @@ public sealed class BufferPipelineTests
         var summaryPrompt = host.Fake.RequestsFor(PromptStages.EntrySummary).Single().User;
         Assert.DoesNotContain("OLDEST", summaryPrompt, StringComparison.Ordinal);
         Assert.True(summaryPrompt.IndexOf("MIDDLE", StringComparison.Ordinal) < summaryPrompt.IndexOf("NEWEST", StringComparison.Ordinal));
-        Assert.Contains("[2025/01/01] user: MIDDLE", summaryPrompt, StringComparison.Ordinal);
+        Assert.Contains("[2025/01/01]\nuser: MIDDLE", summaryPrompt, StringComparison.Ordinal);
+        Assert.Contains("[2025/01/02]\nuser: NEWEST", summaryPrompt, StringComparison.Ordinal);
     }
 
     [Fact]

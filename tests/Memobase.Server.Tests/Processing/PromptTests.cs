@@ -1,3 +1,5 @@
+using Memobase.Server.Blobs;
+using Memobase.Server.Processing;
 using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 
@@ -33,6 +35,39 @@ public sealed class PromptTests
             items.Select(i => (i.MemoId, i.Topic, i.Subtopic, i.NewInfo, i.CurrentMemo.Replace('\n', ' '), i.TopicDescription?.Replace('\n', ' '), i.UpdateInstruction)),
             parsed.Select(p => (p.MemoId, p.Topic, p.SubTopic, p.NewInfo, p.CurrentMemo ?? "", p.TopicDescription, p.UpdateInstruction)));
         Assert.Equal("", MergePrompt.User([], "::"));
+    }
+
+    [Fact]
+    public void The_chats_state_each_date_once_above_its_messages()
+    {
+        var day1 = new DateTimeOffset(2025, 1, 1, 23, 30, 0, TimeSpan.Zero);
+        var day2 = day1.AddHours(1); // 2025/01/02 in UTC
+        BufferedBlob Blob(DateTimeOffset at, params ChatMessage[] messages)
+            => new(Guid.NewGuid(), Guid.NewGuid(), "chat", new ChatContent(messages), at, 0);
+
+        var chats = EntrySummaryPrompt.Chats(
+            [
+                Blob(day1, new ChatMessage("user", "Hi, I'm Gus."), new ChatMessage("assistant", "Hello Gus!", "Coach")),
+                Blob(day1, new ChatMessage("user", "I love pizza.")),
+                Blob(day2, new ChatMessage("user", "Back again."), new ChatMessage("user", "Old news.", CreatedAt: "2024/12/24"), new ChatMessage("assistant", "Welcome back.")),
+            ],
+            TimeZoneInfo.Utc);
+
+        Assert.Equal(
+            "[2025/01/01]\nuser: Hi, I'm Gus.\nCoach(assistant): Hello Gus!\nuser: I love pizza.\n" +
+            "[2025/01/02]\nuser: Back again.\n[2024/12/24]\nuser: Old news.\n[2025/01/02]\nassistant: Welcome back.",
+            chats);
+        // The same messages as each blob renders them (what upstream sends), minus the repeated dates.
+        var rendered = new[] { "[2025/01/01] user: Hi, I'm Gus.", "[2025/01/01] Coach(assistant): Hello Gus!", "[2025/01/01] user: I love pizza.",
+            "[2025/01/02] user: Back again.", "[2024/12/24] user: Old news.", "[2025/01/02] assistant: Welcome back." };
+        string? date = null;
+        var expanded = new List<string>();
+        foreach (var line in chats.Split('\n'))
+        {
+            if (line.StartsWith('[')) date = line;
+            else expanded.Add($"{date} {line}");
+        }
+        Assert.Equal(rendered, expanded);
     }
 
     [Theory]
