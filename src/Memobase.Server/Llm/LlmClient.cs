@@ -43,10 +43,14 @@ public sealed partial class LlmClient
         _throttle = throttle;
         _budget = budget;
         _logger = logger;
+        IsConfigured = _options.IsConfigured || chat.GetService(typeof(OpenAI.Chat.ChatClient)) is null;
     }
 
-    /// <summary>See <see cref="LlmOptions.IsConfigured"/>.</summary>
-    public bool IsConfigured => _options.IsConfigured;
+    /// <summary>
+    /// True when an API key or a base URL is set (<see cref="LlmOptions.IsConfigured"/>), or when the registered
+    /// <see cref="IChatClient"/> is a deployment's own provider, not built on the OpenAI SDK's client.
+    /// </summary>
+    public bool IsConfigured { get; }
 
     /// <summary><c>best_llm_model</c>: extraction, merge, organize, event tagging.</summary>
     public string BestModel => _options.BestLlmModel;
@@ -63,7 +67,7 @@ public sealed partial class LlmClient
         ArgumentException.ThrowIfNullOrWhiteSpace(model);
         ArgumentNullException.ThrowIfNull(systemPrompt);
         ArgumentNullException.ThrowIfNull(userPrompt);
-        if (!_options.IsConfigured)
+        if (!IsConfigured)
         {
             throw new LlmNotConfiguredException();
         }

@@ -3,11 +3,15 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Polly.Telemetry;
 
 namespace Memobase.Server.Llm;
 
 public static class LlmServiceCollectionExtensions
 {
+    private const string LlmPipeline = LlmClient.HttpClientName + "-" + LlmCallTelemetry.Chat;
+    private const string EmbeddingPipeline = EmbeddingClient.HttpClientName + "-" + LlmCallTelemetry.Embedding;
+
     /// <summary>
     /// Registers the LLM services: <see cref="LlmOptions"/> and <see cref="EmbeddingOptions"/> (bound from section
     /// <c>Memobase</c>, validated at start); the named HTTP clients <see cref="LlmClient.HttpClientName"/> and
@@ -34,6 +38,14 @@ public static class LlmServiceCollectionExtensions
                 .AddLlmResilience(kind)
                 .AddHttpMessageHandler(() => new ProviderResponseHandler());
         }
+        // Polly would log each retry of these pipelines twice more (an attempt timeout at Error): LlmResilience logs it once, at Warning.
+        services.Configure<TelemetryOptions>(o =>
+        {
+            var other = o.SeverityProvider;
+            o.SeverityProvider = args => args.Source.PipelineName is LlmPipeline or EmbeddingPipeline
+                ? ResilienceEventSeverity.Debug
+                : other?.Invoke(args) ?? args.Event.Severity;
+        });
         services.TryAddSingleton(OpenAiCompatibleProvider.CreateChatClient);
         services.TryAddSingleton(OpenAiCompatibleProvider.CreateEmbeddingGenerator);
 

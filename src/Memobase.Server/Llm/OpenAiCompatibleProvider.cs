@@ -11,7 +11,8 @@ namespace Memobase.Server.Llm;
 #pragma warning disable OPENAI001, SCME0001 // JsonPatch (the request rewrites below) is experimental
 
 /// <summary>
-/// The default provider: OpenAI-compatible endpoints through the OpenAI SDK and Microsoft.Extensions.AI.OpenAI. The SDK
+/// The default provider: OpenAI-compatible endpoints through the OpenAI SDK (chat: Microsoft.Extensions.AI.OpenAI's
+/// <see cref="IChatClient"/>; embeddings: a small <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> over the SDK). The SDK
 /// gets the named HTTP clients of <see cref="LlmClient"/> and <see cref="EmbeddingClient"/> (resilience handler,
 /// per-attempt timeout, reply repair) and does not retry itself. A deployment that plugs in another provider registers
 /// its own <see cref="IChatClient"/> / <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> (it may wrap these).
@@ -41,8 +42,10 @@ public static class OpenAiCompatibleProvider
     {
         var llm = services.GetRequiredService<IOptions<LlmOptions>>().Value;
         var options = services.GetRequiredService<IOptions<EmbeddingOptions>>().Value;
-        var client = CreateClient(services, EmbeddingClient.HttpClientName, options.EffectiveBaseUrl(llm), options.EffectiveApiKey(llm), null, null);
-        return new FloatEmbeddingGenerator(client.GetEmbeddingClient(options.EmbeddingModel).AsIEmbeddingGenerator(options.EmbeddingDim));
+        var baseUrl = options.EffectiveBaseUrl(llm);
+        var client = CreateClient(services, EmbeddingClient.HttpClientName, baseUrl, options.EffectiveApiKey(llm), null, null);
+        return new OpenAiEmbeddingGenerator(client.GetEmbeddingClient(options.EmbeddingModel), options.EmbeddingDim,
+            new EmbeddingGeneratorMetadata("openai", new Uri(baseUrl), options.EmbeddingModel, options.EmbeddingDim));
     }
 
     private static OpenAIClient CreateClient(IServiceProvider services, string httpClientName, string baseUrl, string? apiKey,
@@ -87,35 +90,47 @@ public static class OpenAiCompatibleProvider
         }
     }
 
-    /// <summary>Asks for float lists (the SDK asks for base64, which not every OpenAI-compatible server knows) and sends the extra fields.</summary>
-    private sealed class FloatEmbeddingGenerator(IEmbeddingGenerator<string, Embedding<float>> inner)
-        : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner)
+    /// <summary>
+    /// Embeddings through the SDK's <see cref="OpenAI.Embeddings.EmbeddingClient"/>, in input order by each item's
+    /// <c>index</c> (Microsoft.Extensions.AI.OpenAI's generator keeps the reply's order). Asks for float lists (the SDK
+    /// would ask for base64, which not every OpenAI-compatible server knows) and sends the extra fields.
+    /// </summary>
+    private sealed class OpenAiEmbeddingGenerator(OpenAI.Embeddings.EmbeddingClient client, int dimensions, EmbeddingGeneratorMetadata metadata)
+        : IEmbeddingGenerator<string, Embedding<float>>
     {
-        public override Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values,
+        public async Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values,
             EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
         {
-            var extra = options?.AdditionalProperties;
-            var outer = options?.RawRepresentationFactory;
-            options = options?.Clone() ?? new EmbeddingGenerationOptions();
-            options.AdditionalProperties = null;
-            options.RawRepresentationFactory = generator =>
+            var raw = new OpenAI.Embeddings.EmbeddingGenerationOptions { Dimensions = options?.Dimensions ?? dimensions };
+            raw.Patch.Set("$.encoding_format"u8, "float");
+            if (options?.ModelId is { } model) raw.Patch.Set("$.model"u8, model);
+            foreach (var (name, value) in options?.AdditionalProperties ?? [])
             {
-                var raw = outer?.Invoke(generator) as OpenAI.Embeddings.EmbeddingGenerationOptions ?? new OpenAI.Embeddings.EmbeddingGenerationOptions();
-                raw.Patch.Set("$.encoding_format"u8, "float");
-                foreach (var (name, value) in extra ?? [])
+                var path = Encoding.UTF8.GetBytes("$." + name);
+                switch (value)
                 {
-                    var path = Encoding.UTF8.GetBytes("$." + name);
-                    switch (value)
-                    {
-                        case string s: raw.Patch.Set(path, s); break;
-                        case bool b: raw.Patch.Set(path, b); break;
-                        case int i: raw.Patch.Set(path, i); break;
-                        default: throw new ArgumentException($"Embedding option '{name}' has an unsupported type {value?.GetType().Name ?? "null"}.", nameof(options));
-                    }
+                    case string text: raw.Patch.Set(path, text); break;
+                    case bool flag: raw.Patch.Set(path, flag); break;
+                    case int number: raw.Patch.Set(path, number); break;
+                    default: throw new ArgumentException($"Embedding option '{name}' has an unsupported type {value?.GetType().Name ?? "null"}.", nameof(options));
                 }
-                return raw;
+            }
+            var reply = (await client.GenerateEmbeddingsAsync(values, raw, cancellationToken)).Value;
+            return new GeneratedEmbeddings<Embedding<float>>(reply.OrderBy(e => e.Index).Select(e => new Embedding<float>(e.ToFloats()) { ModelId = reply.Model }))
+            {
+                Usage = reply.Usage is { } usage ? new UsageDetails { InputTokenCount = usage.InputTokenCount, TotalTokenCount = usage.TotalTokenCount } : null,
             };
-            return base.GenerateAsync(values, options, cancellationToken);
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null)
+            => serviceKey is not null ? null
+                : serviceType == typeof(EmbeddingGeneratorMetadata) ? metadata
+                : serviceType == typeof(OpenAI.Embeddings.EmbeddingClient) ? client
+                : serviceType.IsInstanceOfType(this) ? this
+                : null;
+
+        public void Dispose()
+        {
         }
     }
 

@@ -128,6 +128,100 @@ public sealed class LlmProviderTests(ProviderApp app) : IClassFixture<ProviderAp
         Assert.Equal(requests, app.Chat.Calls - callsBefore);
     }
 
+    [Fact]
+    public async Task Embeddings_are_returned_in_input_order_whatever_the_order_of_the_reply()
+    {
+        await using var host = await StartAsync();
+        host.Fake.EmbeddingHandler = _ => FakeReply.MalformedJson("""
+            {"object":"list","model":"m","usage":{"prompt_tokens":2,"total_tokens":2},"data":[
+             {"object":"embedding","index":1,"embedding":[1,1,1,1,1,1,1,1]},
+             {"object":"embedding","index":0,"embedding":[0,0,0,0,0,0,0,0]}]}
+            """);
+
+        var vectors = await host.Embeddings.EmbedAsync(["first", "second"], CancellationToken.None);
+
+        Assert.Equal(new float[8], vectors[0]);
+        Assert.Equal(Enumerable.Repeat(1f, 8), vectors[1]);
+    }
+
+    [Fact]
+    public async Task A_provider_of_its_own_needs_no_openai_settings_and_its_usage_is_recorded()
+    {
+        var provider = new CannedChatClient();
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["llm_base_url"] = null, ["llm_api_key"] = null },
+            services => services.AddSingleton<IChatClient>(provider));
+        var log = new Memobase.Server.Observability.LlmCallLog();
+
+        LlmCompletion completion;
+        using (Memobase.Server.Observability.LlmCallContext.ForProject("own-provider", log))
+        {
+            completion = await host.Llm.CompleteAsync("their-model", "s", "u", CancellationToken.None, maxTokens: 12);
+        }
+
+        Assert.True(host.Llm.IsConfigured);
+        Assert.Equal("canned reply", completion.Text);
+        Assert.Equal((40, 7), (completion.PromptTokens, completion.CompletionTokens));
+        Assert.Equal(("their-model", 12), (provider.LastOptions!.ModelId, provider.LastOptions.MaxOutputTokens));
+        var call = Assert.Single(log.Snapshot());
+        Assert.Equal(("chat", "their-model", 40, 7, "ok"), (call.Kind, call.Model, call.InputTokens, call.OutputTokens, call.Outcome));
+        Assert.Empty(host.Fake.ChatRequests);
+    }
+
+    /// <summary>A provider that is not OpenAI's: answers every call with one text and its usage.</summary>
+    private sealed class CannedChatClient : IChatClient
+    {
+        public ChatOptions? LastOptions { get; private set; }
+
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            LastOptions = options;
+            return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "canned reply"))
+            {
+                Usage = new UsageDetails { InputTokenCount = 40, OutputTokenCount = 7 },
+            });
+        }
+
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+            CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"model overloaded","type":"server_error"}}""")]
+    [InlineData("""{"id":"x","object":"chat.completion","choices":[]}""")]
+    public async Task A_200_reply_without_a_completion_fails_the_call_without_retries(string body)
+    {
+        await using var host = await StartAsync();
+        host.Fake.ChatHandler = _ => FakeReply.MalformedJson(body);
+
+        var ex = await Assert.ThrowsAsync<LlmException>(() => host.Llm.CompleteAsync("m", "s", "u", CancellationToken.None));
+
+        Assert.StartsWith("LLM returned an unexpected response: ", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("response", ex.Cause);
+        Assert.False(ex.IsConfigurationError);
+        Assert.Single(host.Fake.ChatRequests);
+    }
+
+    [Fact]
+    public async Task A_retried_attempt_timeout_is_logged_once_as_a_warning()
+    {
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["llm_timeout_seconds"] = "1", ["llm_max_retries"] = "1" });
+        host.Fake.ChatHandler = r => r.Index == 0 ? FakeReply.Delay(TimeSpan.FromSeconds(3), FakeReply.Text("too late")) : FakeReply.Text("in time");
+
+        Assert.Equal("in time", (await host.Llm.CompleteAsync("m", "s", "u", CancellationToken.None)).Text);
+
+        var warnings = host.Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
+        Assert.True(warnings.Count == 1, string.Join("\n", warnings.Select(w => $"{w.Level} {w.Category}: {w.Message}")));
+        var warning = warnings[0];
+        Assert.Equal(typeof(LlmClient).FullName, warning.Category);
+        Assert.StartsWith("chat request attempt failed (TimeoutRejectedException); retry 1/1 in ", warning.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"a":"x \ud800 y"}""", """{"a":"x \ufffd y"}""")]
     [InlineData("""{"a":"\udc00\ud83d\ude00\ud83d"}""", """{"a":"\ufffd\ud83d\ude00\ufffd"}""")]

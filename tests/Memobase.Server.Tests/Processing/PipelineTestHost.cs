@@ -40,9 +40,11 @@ internal sealed class PipelineTestHost : IAsyncDisposable
     /// <summary>
     /// Defaults: LLM and embeddings at the fake with key "test-key", models best-model/summary-model, 2 s attempt timeout,
     /// 2 retries with 1 ms base delay, embeddings of 8 dimensions, UTC. <paramref name="settings"/> entries (keys without
-    /// the "Memobase:" prefix; null removes a default) override them.
+    /// the "Memobase:" prefix; null removes a default) override them; <paramref name="configureServices"/> runs after the
+    /// registrations (e.g. to replace the chat client).
     /// </summary>
-    public static async Task<PipelineTestHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<PipelineTestHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var fake = await FakeOpenAiServer.StartAsync();
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
@@ -71,6 +73,7 @@ internal sealed class PipelineTestHost : IAsyncDisposable
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
         services.AddOptions<BufferOptions>().BindConfiguration("Memobase");
         services.AddMemobaseLlm().AddMemobaseProfiles().AddMemobaseProcessing();
+        configureServices?.Invoke(services);
         return new PipelineTestHost(fake, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }), logs);
     }
 
