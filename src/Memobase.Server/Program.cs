@@ -1,4 +1,4 @@
-using Memobase.Server.Infrastructure;
+using Memobase.Server.Hosting;
 using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);

@@ -3,6 +3,7 @@ using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Memobase.Server.Projects;
 
 namespace Memobase.Server.AdminUi;
 

@@ -3,6 +3,7 @@ using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Projects;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Blobs;
 

@@ -4,10 +4,9 @@ using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Processing;
-using Memobase.Server.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Blobs;
 
@@ -17,8 +16,6 @@ public sealed record BlobInsertRequest(string BlobType, JsonElement BlobData, Js
 public sealed record BlobInsertData(Guid Id, IReadOnlyList<FlushResult> ChatResults);
 
 public sealed record BlobRecord(string BlobType, JsonElement BlobData, JsonElement? Fields, DateTime CreatedAt, DateTime UpdatedAt);
-
-public sealed record IdsData(IReadOnlyList<Guid> Ids);
 
 public static class BlobsApi
 {
@@ -101,40 +98,33 @@ public static class BlobsApi
 
         var outcome = await blobs.InsertAsync(caller, user_id, blobType!, data, fields?.GetRawText(),
             createdAt ?? DateTimeOffset.UtcNow, wait_process?.Value ?? false, shared, ct);
-        if (outcome.JobId is { } jobId) response.Headers[FlushOutcome.JobIdHeader] = jobId.ToString();
+        if (outcome.JobId is { } jobId) response.Headers[MemobaseHeaders.JobId] = jobId.ToString();
         return outcome.Failure is { } failure
             ? Api.Fail<BlobInsertData>(failure)
             : Api.Ok(new BlobInsertData(outcome.BlobId, outcome.ChatResults));
     }
 
-    public static async Task<Ok<ApiResponse<BlobRecord>>> GetBlob(Guid user_id, Guid blob_id, Caller caller, MemobaseDb db, CancellationToken ct)
+    public static async Task<Ok<ApiResponse<BlobRecord>>> GetBlob(Guid user_id, Guid blob_id, Caller caller, BlobStore blobs, CancellationToken ct)
     {
-        var blob = await db.Blobs.AsNoTracking()
-            .FirstOrDefaultAsync(b => b.ProjectId == caller.ProjectId && b.UserId == user_id && b.Id == blob_id, ct);
+        var blob = await blobs.GetAsync(caller.ProjectId, user_id, blob_id, ct);
         return blob is null
             ? Api.Fail<BlobRecord>(Failure.NotFound($"Blob with id {blob_id} of user {user_id} not found"))
             : Api.Ok(new BlobRecord(blob.BlobType, Json.Raw(blob.BlobData)!.Value, Json.Raw(blob.AdditionalFields), blob.CreatedAt, blob.UpdatedAt));
     }
 
-    public static async Task<Ok<ApiResponse<object>>> DeleteBlob(Guid user_id, Guid blob_id, Caller caller, MemobaseDb db, CancellationToken ct)
+    public static async Task<Ok<ApiResponse<object>>> DeleteBlob(Guid user_id, Guid blob_id, Caller caller, BlobStore blobs, CancellationToken ct)
     {
-        await db.Blobs.Where(b => b.ProjectId == caller.ProjectId && b.UserId == user_id && b.Id == blob_id).ExecuteDeleteAsync(ct);
+        await blobs.DeleteAsync(caller.ProjectId, user_id, blob_id, ct);
         return Api.Done();
     }
 
     public static async Task<Results<Ok<ApiResponse<IdsData>>, UnprocessableEntity<HttpValidationError>>> ListBlobs(
-        Guid user_id, string blob_type, Caller caller, MemobaseDb db, CancellationToken ct,
+        Guid user_id, string blob_type, Caller caller, BlobStore blobs, CancellationToken ct,
         [Range(0, 1_000_000)] int page = 0, [Range(1, 1000)] int page_size = 10)
     {
         if (page < 0) return Validation.Problem(["query", "page"], "Input should be greater than or equal to 0", "greater_than_equal", page);
         if (page_size < 1) return Validation.Problem(["query", "page_size"], "Input should be greater than or equal to 1", "greater_than_equal", page_size);
-        var ids = await db.Blobs.AsNoTracking()
-            .Where(b => b.ProjectId == caller.ProjectId && b.UserId == user_id && b.BlobType == blob_type)
-            .OrderBy(b => b.CreatedAt).ThenBy(b => b.Id)
-            .Skip(page * page_size).Take(page_size)
-            .Select(b => b.Id)
-            .ToListAsync(ct);
-        return Api.Ok(new IdsData(ids));
+        return Api.Ok(new IdsData(await blobs.ListIdsAsync(caller.ProjectId, user_id, blob_type, page, page_size, ct)));
     }
 
     private static JsonElement? OptionalObject(JsonElement obj, string name, List<ValidationError>? errors)

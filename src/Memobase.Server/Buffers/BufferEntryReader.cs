@@ -1,3 +1,4 @@
+using Memobase.Server.Content;
 using Npgsql;
 
 namespace Memobase.Server.Buffers;
@@ -5,6 +6,9 @@ namespace Memobase.Server.Buffers;
 /// <summary>One buffer entry as operators see it.</summary>
 public sealed record BufferEntryRow(long Seq, Guid BlobId, string BlobType, string Status, int TokenSize, Guid? JobId, int Attempts,
     string? LastError, DateTime CreatedAt);
+
+/// <summary>One buffer entry of a flush job, as operators see it.</summary>
+public sealed record JobEntry(long Seq, Guid BlobId, string BlobType, string Status, int TokenSize, int Attempts, string? LastError, DateTime CreatedAt);
 
 /// <summary>A user's buffer: entry counts by status and the newest entries.</summary>
 public sealed record UserBuffer(IReadOnlyDictionary<string, int> CountsByStatus, IReadOnlyList<BufferEntryRow> Recent);
@@ -58,5 +62,52 @@ public sealed class BufferEntryReader(NpgsqlDataSource db)
                 r.IsDBNull(5) ? null : r.GetGuid(5), r.GetInt32(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetDateTime(8)));
         }
         return new UserBuffer(byStatus, rows);
+    }
+
+    /// <summary>The buffer entries attached to a job, oldest first (at most 500).</summary>
+    public async Task<IReadOnlyList<JobEntry>> JobEntriesAsync(Guid jobId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT seq, blob_id, blob_type, status, token_size, attempts, last_error, created_at
+            FROM buffer_entries WHERE job_id = $1 ORDER BY seq LIMIT 500
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = jobId });
+        var list = new List<JobEntry>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            list.Add(new JobEntry(r.GetInt64(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt32(5),
+                r.IsDBNull(6) ? null : r.GetString(6), r.GetDateTime(7)));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// The user's newest not yet processed chat blobs (idle, being processed, or failed), newest first, at most
+    /// <paramref name="limit"/>: what the context's recent-chats section is built from.
+    /// </summary>
+    public async Task<List<(ChatContent Chat, DateTimeOffset CreatedAt)>> UnprocessedChatsAsync(string projectId, Guid userId, int limit,
+        CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT b.blob_data::text, b.created_at
+            FROM buffer_entries e JOIN blobs b ON b.project_id = e.project_id AND b.id = e.blob_id
+            WHERE e.project_id = $1 AND e.user_id = $2 AND e.blob_type = 'chat' AND e.status IN ('idle', 'processing', 'failed')
+            ORDER BY e.seq DESC
+            LIMIT $3
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
+        var chats = new List<(ChatContent, DateTimeOffset)>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            if (BlobParser.FromStored(BlobTypes.Chat, reader.GetString(0)) is ChatContent chat)
+            {
+                chats.Add((chat, new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero)));
+            }
+        }
+        return chats;
     }
 }

@@ -1,20 +1,13 @@
-using Memobase.Server.Blobs;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Processing;
 using Memobase.Server.Projects;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Buffers;
-
-/// <summary>One processing result, upstream's ChatModalResponse (all four keys always present).</summary>
-public sealed record FlushResult(Guid? EventId, IReadOnlyList<Guid> AddProfiles, IReadOnlyList<Guid> UpdateProfiles, IReadOnlyList<Guid> DeleteProfiles)
-{
-    public static readonly FlushResult Empty = new(null, [], [], []);
-}
 
 /// <param name="JobId">The flush job the insert triggered (or joined), if any.</param>
 public sealed record InsertOutcome(Guid BlobId, IReadOnlyList<FlushResult> ChatResults, Failure? Failure, Guid? JobId = null);
@@ -24,7 +17,7 @@ public sealed record InsertOutcome(Guid BlobId, IReadOnlyList<FlushResult> ChatR
 /// that type pass <see cref="BufferOptions.MaxChatBlobBufferTokenSize"/>. Given a <see cref="RequestTransaction"/>, both
 /// are written in it, and a flush to wait for is left to its owner (<see cref="RequestTransaction.WaitAfterCommit"/>).
 /// </summary>
-public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOptions> options, FlushCoordinator flushes, UsageRecorder usage)
+public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOptions> options, IBufferFlusher flushes, UsageRecorder usage)
 {
     public async Task<InsertOutcome> InsertAsync(Caller caller, Guid userId, string blobType, BlobContent content, string? fieldsJson,
         DateTimeOffset createdAt, bool waitProcess, RequestTransaction? shared, CancellationToken ct)
@@ -51,7 +44,7 @@ public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOpt
             inserted = reader.GetInt64(0);
             idleBefore = reader.GetInt64(1);
         }
-        if (inserted == 0) return new InsertOutcome(blobId, [], Users.UserStore.NotFound(userId));
+        if (inserted == 0) return new InsertOutcome(blobId, [], Failure.UserNotFound(userId));
         usage.RecordInsertSuccess(caller.ProjectId);
 
         if (idleBefore + tokens <= o.MaxChatBlobBufferTokenSize || !BlobTypes.IsProcessable(blobType))

@@ -1,8 +1,6 @@
-using Memobase.Server.Blobs;
 using Memobase.Server.Data;
 using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Processing;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
@@ -44,11 +42,11 @@ public static class BuffersApi
     }
 
     public static async Task<Ok<ApiResponse<IReadOnlyList<FlushResult>>>> FlushBuffer(
-        Guid user_id, string buffer_type, Caller caller, FlushCoordinator flushes, RequestTransaction shared, HttpResponse response, CancellationToken ct,
+        Guid user_id, string buffer_type, Caller caller, IBufferFlusher flushes, RequestTransaction shared, HttpResponse response, CancellationToken ct,
         Flag? wait_process = null)
     {
         var outcome = await flushes.FlushAsync(caller.ProjectId, user_id, buffer_type, FlushTrigger.Flush, wait_process?.Value ?? false, shared, ct);
-        if (outcome.JobId is { } jobId) response.Headers[FlushOutcome.JobIdHeader] = jobId.ToString();
+        if (outcome.JobId is { } jobId) response.Headers[MemobaseHeaders.JobId] = jobId.ToString();
         return outcome.Failure is { } failure
             ? Api.Fail<IReadOnlyList<FlushResult>>(failure)
             : TypedResults.Ok(new ApiResponse<IReadOnlyList<FlushResult>>(outcome.Results, Errno.Success, ""));

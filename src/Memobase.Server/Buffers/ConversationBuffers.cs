@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Memobase.Server.Blobs;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Npgsql;
 using NpgsqlTypes;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Buffers;
 

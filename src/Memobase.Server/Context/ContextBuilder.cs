@@ -1,15 +1,15 @@
 using System.Text;
-using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Events;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Llm;
-using Memobase.Server.Observability;
 using Memobase.Server.Profiles;
 using Memobase.Server.Projects;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Memobase.Server.Content;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Context;
 
@@ -57,11 +57,12 @@ public sealed record ContextData(string Context);
 /// </list>
 /// </summary>
 public sealed partial class ContextBuilder(
-    NpgsqlDataSource db,
     ProfileReader profiles,
     ProfileFilter filter,
     EventStore events,
     IEventVectorSearch vectors,
+    ProfileConfigStore configs,
+    BufferEntryReader buffers,
     EmbeddingClient embeddings,
     UsageRecorder usage,
     IOptionsMonitor<BufferOptions> bufferOptions,
@@ -166,9 +167,7 @@ public sealed partial class ContextBuilder(
 
     private async Task<string> LanguageAsync(string projectId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("SELECT profile_config FROM projects WHERE project_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        var yaml = await cmd.ExecuteScalarAsync(ct) as string;
+        var yaml = await configs.GetAsync(projectId, ct);
         return ProfileConfig.Parse(yaml).Config?.Language ?? profileOptions.Value.Language;
     }
 
@@ -178,24 +177,11 @@ public sealed partial class ContextBuilder(
     /// <summary>The newest unprocessed chat messages whose rendered lines fit in <paramref name="budget"/> tokens, oldest first.</summary>
     private async Task<string> BufferSectionAsync(string projectId, Guid userId, int budget, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
-            SELECT b.blob_data::text, b.created_at
-            FROM buffer_entries e JOIN blobs b ON b.project_id = e.project_id AND b.id = e.blob_id
-            WHERE e.project_id = $1 AND e.user_id = $2 AND e.blob_type = 'chat' AND e.status IN ('idle', 'processing', 'failed')
-            ORDER BY e.seq DESC
-            LIMIT $3
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = MaxBufferEntries });
         var timeZone = bufferOptions.CurrentValue.TimeZone;
         var lines = new List<string>(); // newest first
         var used = 0;
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        foreach (var (chat, createdAt) in await buffers.UnprocessedChatsAsync(projectId, userId, MaxBufferEntries, ct))
         {
-            if (BlobParser.FromStored(BlobTypes.Chat, reader.GetString(0)) is not ChatContent chat) continue;
-            var createdAt = new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero);
             for (var i = chat.Messages.Count - 1; i >= 0; i--)
             {
                 var line = new ChatContent([chat.Messages[i]]).Render(createdAt, timeZone);

@@ -244,7 +244,7 @@ public sealed class MemobaseDb(DbContextOptions<MemobaseDb> options) : DbContext
             e.Property(x => x.UpdatedAt).HasDefaultValueSql(Now);
         });
 
-        Webhooks.WebhookModel.Configure(modelBuilder);
+        WebhookModel.Configure(modelBuilder);
     }
 
     private static void Timestamps<T>(EntityTypeBuilder<T> e) where T : class

@@ -1,6 +1,6 @@
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Llm;
-using Memobase.Server.Observability;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Events;
 

@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Processing;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -39,7 +38,7 @@ public sealed record IdempotentEndpoint(Func<JsonNode?, JsonNode, JsonNode?> Wit
 public sealed partial class IdempotencyFilter(
     NpgsqlDataSource db,
     IdempotencyStore store,
-    FlushCoordinator flushes,
+    IFlushJobAwaiter flushes,
     IOptionsMonitor<IdempotencyOptions> options,
     IOptions<JsonOptions> json,
     ILogger<IdempotencyFilter> logger) : IEndpointFilter
@@ -90,7 +89,7 @@ public sealed partial class IdempotencyFilter(
                 }
                 awaited = shared.AwaitedJobId;
                 responseBody = JsonSerializer.Serialize(value, value?.GetType() ?? typeof(object), json.Value.SerializerOptions);
-                var jobHeader = Guid.TryParse(http.Response.Headers[FlushOutcome.JobIdHeader], out var headerJob) ? headerJob : (Guid?)null;
+                var jobHeader = Guid.TryParse(http.Response.Headers[MemobaseHeaders.JobId], out var headerJob) ? headerJob : (Guid?)null;
                 await store.CompleteAsync(tx, caller.ProjectId, key,
                     awaited is null ? IdempotencyKeyStatus.Completed : IdempotencyKeyStatus.AwaitingFlush,
                     StatusCodes.Status200OK, responseBody, awaited ?? jobHeader, ct);
@@ -158,7 +157,7 @@ public sealed partial class IdempotencyFilter(
     private async Task<ContentHttpResult> FinishAsync(HttpContext http, IdempotentEndpoint endpoint, string projectId, string key, string pendingBody, Guid jobId,
         bool replayed, CancellationToken ct)
     {
-        var outcome = await flushes.WaitAsync(jobId, projectId, ct);
+        var outcome = await flushes.WaitForJobAsync(jobId, projectId, ct);
         var options = json.Value.SerializerOptions;
         JsonObject envelope;
         if (outcome.Failure is { } failure)
@@ -179,7 +178,7 @@ public sealed partial class IdempotencyFilter(
 
     private static ContentHttpResult Replay(HttpContext http, int status, string body, Guid? jobId, bool replayed)
     {
-        if (jobId is { } job) http.Response.Headers[FlushOutcome.JobIdHeader] = job.ToString();
+        if (jobId is { } job) http.Response.Headers[MemobaseHeaders.JobId] = job.ToString();
         if (replayed) http.Response.Headers[ReplayedHeader] = "true";
         return TypedResults.Content(body, "application/json", Encoding.UTF8, status);
     }

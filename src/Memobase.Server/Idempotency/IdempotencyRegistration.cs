@@ -57,7 +57,7 @@ public static class IdempotencyRegistration
 /// <summary>Deletes expired idempotency keys every <c>worker_maintenance_seconds</c> in processes that run the worker.</summary>
 public sealed partial class IdempotencyKeyPurger(
     IdempotencyStore store,
-    Microsoft.Extensions.Options.IOptionsMonitor<Processing.WorkerOptions> worker,
+    Microsoft.Extensions.Options.IOptionsMonitor<BackgroundWorkOptions> worker,
     ILogger<IdempotencyKeyPurger> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -45,4 +45,7 @@ public sealed record Failure(int Errno, string Message)
 {
     public static Failure NotFound(string message) => new(Infrastructure.Errno.NotFound, message);
     public static Failure BadRequest(string message) => new(Infrastructure.Errno.BadRequest, message);
+
+    /// <summary>The answer to any operation on a user the project does not have.</summary>
+    public static Failure UserNotFound(Guid userId) => NotFound($"User {userId} not found");
 }

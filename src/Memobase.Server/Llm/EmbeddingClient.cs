@@ -1,4 +1,3 @@
-using Memobase.Server.Observability;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using Memobase.Server.Observability;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Llm;
 

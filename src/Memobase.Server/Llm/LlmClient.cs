@@ -1,7 +1,7 @@
-using Memobase.Server.Observability;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
+using Memobase.Server.Telemetry;
 using AiChatMessage = Microsoft.Extensions.AI.ChatMessage;
 
 namespace Memobase.Server.Llm;

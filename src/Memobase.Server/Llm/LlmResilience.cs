@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using Memobase.Server.Observability;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Llm;
 

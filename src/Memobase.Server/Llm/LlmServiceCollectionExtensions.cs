@@ -1,4 +1,3 @@
-using Memobase.Server.Observability;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;

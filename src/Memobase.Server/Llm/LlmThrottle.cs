@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Memobase.Server.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Memobase.Server.Llm;

@@ -13,6 +13,7 @@ using Memobase.Server.Profiles;
 using Memobase.Server.Users;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Mcp;
 
@@ -58,7 +59,7 @@ public static class MemoryTools
                  "With wait=true the call returns the result (event id, profile entries added/updated/deleted); otherwise it returns " +
                  "the id of the queued processing job.")]
     public static async Task<CallToolResult> FlushBuffer(
-        IHttpContextAccessor http, FlushCoordinator flushes, CancellationToken ct,
+        IHttpContextAccessor http, IBufferFlusher flushes, CancellationToken ct,
         [Description(UserIdHelp)] string? user_id = null,
         [Description("Wait for the processing to finish and return its result. Default false.")] bool wait = false)
     {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Memobase.Server.Infrastructure;
 
 namespace Memobase.Server.Observability;
 
@@ -37,38 +38,21 @@ public static class HealthEndpoints
     public static Ok<ProbeResult> Live() => TypedResults.Ok(new ProbeResult("ok", new Dictionary<string, string>()));
 
     public static async Task<Results<Ok<ProbeResult>, JsonHttpResult<ProbeResult>>> Ready(
-        NpgsqlDataSource db, ReadinessState state, IServiceProvider services, FlushWorker worker, IOptionsMonitor<WorkerOptions> workerOptions,
+        NpgsqlDataSource db, ReadinessState state, IServiceProvider services, FlushWorker worker, IOptionsMonitor<BackgroundWorkOptions> background,
         CancellationToken ct)
     {
         var checks = new Dictionary<string, string>();
-        var database = await CheckDatabaseAsync(db, ct);
+        var database = await DatabaseProbe.CheckAsync(db, TimeSpan.FromSeconds(2), ct);
         checks["database"] = database ?? "ok";
         checks["migrations"] = database is not null ? "unknown (database unavailable)" : await state.CheckMigrationsAsync(services, ct) ?? "ok";
-        checks["worker"] = CheckWorker(worker, workerOptions.CurrentValue) ?? (workerOptions.CurrentValue.Enabled ? "ok" : "disabled");
+        checks["worker"] = background.CurrentValue.Enabled ? CheckWorker(worker, background.CurrentValue) ?? "ok" : "disabled";
         var ready = checks.Values.All(v => v is "ok" or "disabled");
         var result = new ProbeResult(ready ? "ok" : "failing", checks);
         return ready ? TypedResults.Ok(result) : TypedResults.Json(result, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<string?> CheckDatabaseAsync(NpgsqlDataSource db, CancellationToken ct)
+    private static string? CheckWorker(FlushWorker worker, BackgroundWorkOptions options)
     {
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            await using var cmd = db.CreateCommand("SELECT 1");
-            await cmd.ExecuteScalarAsync(timeout.Token);
-            return null;
-        }
-        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
-        {
-            return ct.IsCancellationRequested ? "request aborted" : "unavailable: " + (ex is OperationCanceledException ? "no answer within 2 s" : ex.Message);
-        }
-    }
-
-    private static string? CheckWorker(FlushWorker worker, WorkerOptions options)
-    {
-        if (!options.Enabled) return null;
         if (!worker.IsRunning) return "not started";
         if (worker.ExecuteTask is { IsCompleted: true }) return "stopped";
         var stale = TimeSpan.FromSeconds(Math.Max(30, 6 * options.MaintenanceSeconds));

@@ -1,5 +1,6 @@
 using Memobase.Server.Infrastructure;
 using Microsoft.Extensions.Options;
+using Memobase.Server.Projects;
 
 namespace Memobase.Server.Observability;
 

@@ -4,6 +4,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Observability;
 
@@ -64,7 +65,7 @@ public static class ObservabilitySetup
         .AddHttpClientInstrumentation()
         .AddNpgsql();
 
-    private static readonly string[] FlushOutcomeHeaders = [Processing.FlushOutcome.JobIdHeader, RequestIdMiddleware.RequestIdHeader];
+    private static readonly string[] FlushOutcomeHeaders = [MemobaseHeaders.JobId, RequestIdMiddleware.RequestIdHeader];
 
     /// <summary>
     /// Before routing: <c>/</c> leads to the admin console (its sign-in page links the API docs), CORS (when enabled) answers preflights before authentication,

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Memobase.Server.Telemetry;
+using Memobase.Server.Processing;
 
 namespace Memobase.Server.Observability;
 
@@ -15,7 +17,7 @@ namespace Memobase.Server.Observability;
 /// <item><c>memobase_flush_oldest_ready_job_seconds</c>: how long the oldest ready queued job has been waiting (0: none).</item>
 /// </list>
 /// </summary>
-public sealed partial class QueueGauges(NpgsqlDataSource db, IOptionsMonitor<ObservabilityOptions> options, ILogger<QueueGauges> logger)
+public sealed partial class QueueGauges(JobReader jobs, IOptionsMonitor<ObservabilityOptions> options, ILogger<QueueGauges> logger)
     : BackgroundService
 {
     // The instruments are process-wide (like the meter); each running server contributes its last snapshot.
@@ -48,22 +50,7 @@ public sealed partial class QueueGauges(NpgsqlDataSource db, IOptionsMonitor<Obs
     /// <summary>Reads the counts now (the background loop calls it; tests call it to skip the wait).</summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
-        var counts = new List<(string, string, long)>();
-        await using var conn = await db.OpenConnectionAsync(ct);
-        await using (var cmd = new NpgsqlCommand("""
-            SELECT project_id, status, count(*) FROM (
-                SELECT project_id, status FROM flush_jobs WHERE status = 'queued'
-                UNION ALL SELECT project_id, status FROM flush_jobs WHERE status = 'running'
-                UNION ALL SELECT project_id, status FROM flush_jobs WHERE status = 'failed' AND created_at > now() - interval '24 hours'
-            ) j GROUP BY project_id, status ORDER BY count(*) DESC LIMIT 1000
-            """, conn))
-        await using (var reader = await cmd.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct)) counts.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
-        }
-        await using var oldest = new NpgsqlCommand(
-            "SELECT coalesce(extract(epoch FROM now() - min(run_after)), 0)::float8 FROM flush_jobs WHERE status = 'queued' AND run_after <= now()", conn);
-        var seconds = (double)(await oldest.ExecuteScalarAsync(ct))!;
+        var (counts, seconds) = await jobs.GaugeCountsAsync(ct);
         _snapshot = new Snapshot(counts, Math.Max(0, seconds));
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Observability;
 

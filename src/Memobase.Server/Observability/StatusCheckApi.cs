@@ -1,9 +1,10 @@
 using System.Diagnostics;
-using Memobase.Server.Admin;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Llm;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using Memobase.Server.Telemetry;
+using Memobase.Server.Data;
 
 namespace Memobase.Server.Observability;
 
@@ -38,14 +39,7 @@ public static class StatusCheckApi
         }
         var elapsed = new Dictionary<string, int>();
         var started = Stopwatch.GetTimestamp();
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            await using var cmd = db.CreateCommand("SELECT 1");
-            await cmd.ExecuteScalarAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
+        if (await DatabaseProbe.CheckAsync(db, TimeSpan.FromSeconds(5), ct) is not null)
         {
             return TypedResults.Json(new HealthDetail("Database not available"), statusCode: StatusCodes.Status500InternalServerError);
         }

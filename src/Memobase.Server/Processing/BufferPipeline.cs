@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Llm;
@@ -11,6 +10,8 @@ using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Profiles;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.Options;
+using Memobase.Server.Telemetry;
+using Memobase.Server.Events;
 
 namespace Memobase.Server.Processing;
 
@@ -339,7 +340,7 @@ public sealed partial class BufferPipeline(
             var text = await TryCallAsync(run, PromptStages.Resummary, llm.SummaryModel, ResummaryPrompt.System(keep), target.Content, ct);
             if (!string.IsNullOrWhiteSpace(text))
             {
-                target.Content = TruncateTokens(text.Trim(), keep);
+                target.Content = O200kTokenizer.Instance.TruncateWithEllipsis(text.Trim(), keep);
             }
         }));
     }
@@ -445,12 +446,6 @@ public sealed partial class BufferPipeline(
     }
 
     /// <summary>The first <paramref name="maxTokens"/> tokens, with <c>...</c> appended when something was cut.</summary>
-    internal static string TruncateTokens(string text, int maxTokens)
-    {
-        var cut = O200kTokenizer.Instance.Truncate(text, maxTokens);
-        return ReferenceEquals(cut, text) || cut == text ? text : cut + "...";
-    }
-
     // ---------------------------------------------------------------- run state
 
     private sealed class Run(PipelineInput input, ProfileSettings settings, ProfileOptions options, UsageMeter meter)
@@ -473,7 +468,7 @@ public sealed partial class BufferPipeline(
             foreach (var key in keys)
             {
                 if (sb.Length > 0) sb.Append('\n');
-                sb.Append("- ").Append(key.Topic).Append(sep).Append(key.SubTopic).Append(sep).Append(TruncateTokens(values[key], 5));
+                sb.Append("- ").Append(key.Topic).Append(sep).Append(key.SubTopic).Append(sep).Append(O200kTokenizer.Instance.TruncateWithEllipsis(values[key], 5));
             }
             return sb.ToString();
         }

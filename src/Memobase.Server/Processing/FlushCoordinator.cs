@@ -1,21 +1,13 @@
 using System.Text.Json;
 using Memobase.Server.Buffers;
+using Memobase.Server.Idempotency;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Observability;
 using Microsoft.Extensions.Options;
+using Memobase.Server.Content;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Processing;
-
-/// <param name="Results">Upstream's flush <c>data</c>: <c>[]</c> nothing to do, <c>null</c> scheduled, one result when waited for.</param>
-/// <param name="JobId">The job that has the buffer's entries (sent as <c>X-Memobase-Job-Id</c>), when there is one.</param>
-public sealed record FlushOutcome(IReadOnlyList<FlushResult>? Results, Failure? Failure, Guid? JobId = null)
-{
-    public const string JobIdHeader = "X-Memobase-Job-Id";
-
-    public static readonly FlushOutcome Nothing = new([], null);
-    public static readonly FlushOutcome Scheduled = new(null, null);
-}
 
 /// <summary>
 /// Entry point for every flush (API, automatic threshold, idle timer): turns the buffer's idle entries into a queued
@@ -23,11 +15,8 @@ public sealed record FlushOutcome(IReadOnlyList<FlushResult>? Results, Failure? 
 /// <see cref="RequestTransaction"/> the job is queued in that transaction and the wait is left to its owner, who waits
 /// after the commit (<see cref="RequestTransaction.WaitAfterCommit"/>).
 /// </summary>
-public sealed class FlushCoordinator(JobQueue queue, FlushSignal signal, IOptionsMonitor<WorkerOptions> options, TimeProvider clock)
+public sealed class FlushCoordinator(JobQueue queue, FlushSignal signal, IOptionsMonitor<WorkerOptions> options, TimeProvider clock) : IBufferFlusher, IFlushJobAwaiter
 {
-    public Task<FlushOutcome> FlushAsync(string projectId, Guid userId, string blobType, string trigger, bool wait, CancellationToken ct)
-        => FlushAsync(projectId, userId, blobType, trigger, wait, null, ct);
-
     public async Task<FlushOutcome> FlushAsync(string projectId, Guid userId, string blobType, string trigger, bool wait, RequestTransaction? shared,
         CancellationToken ct)
     {
@@ -49,6 +38,12 @@ public sealed class FlushCoordinator(JobQueue queue, FlushSignal signal, IOption
         }
         if (!wait) return enqueued.Attached ? FlushOutcome.Scheduled with { JobId = jobId } : FlushOutcome.Nothing with { JobId = jobId };
         return jobId is { } id ? await WaitAsync(id, projectId, ct) with { JobId = id } : FlushOutcome.Nothing;
+    }
+
+    public async Task<AwaitedFlush> WaitForJobAsync(Guid jobId, string projectId, CancellationToken ct)
+    {
+        var outcome = await WaitAsync(jobId, projectId, ct);
+        return new AwaitedFlush(outcome.Results, outcome.Failure);
     }
 
     /// <summary>Polls the job row until it is done or failed (following merges), or the wait timeout passes.</summary>

@@ -8,6 +8,8 @@ using Memobase.Server.Observability;
 using Memobase.Server.Projects;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Memobase.Server.Content;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Processing;
 
@@ -30,6 +32,7 @@ public sealed partial class FlushWorker(
     LlmThrottle throttle,
     IOptions<DatabaseOptions> databaseOptions,
     IOptionsMonitor<WorkerOptions> options,
+    IOptionsMonitor<BackgroundWorkOptions> background,
     IOptionsMonitor<BufferOptions> bufferOptions,
     ILogger<FlushWorker> logger) : BackgroundService
 {
@@ -53,7 +56,7 @@ public sealed partial class FlushWorker(
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.CurrentValue;
-        if (!o.Enabled)
+        if (!background.CurrentValue.Enabled)
         {
             LogDisabled(logger);
             return Task.CompletedTask;
@@ -259,7 +262,7 @@ public sealed partial class FlushWorker(
     }
 
     /// <summary>
-    /// Reclaims expired leases every <see cref="WorkerOptions.MaintenanceSeconds"/>; scans for idle buffers at most every
+    /// Reclaims expired leases every <see cref="BackgroundWorkOptions.MaintenanceSeconds"/>; scans for idle buffers at most every
     /// max(maintenance, buffer_flush_interval / 20) — the scan reads every idle entry, so it runs no more often than the
     /// interval's precision needs (3 minutes for the default hour).
     /// </summary>
@@ -273,13 +276,13 @@ public sealed partial class FlushWorker(
                 var reaped = await queue.ReapExpiredAsync(stop);
                 if (reaped > 0) signal.Wake();
                 var interval = bufferOptions.CurrentValue.BufferFlushInterval;
-                var scanEvery = TimeSpan.FromSeconds(Math.Max(options.CurrentValue.MaintenanceSeconds, interval / 20.0));
+                var scanEvery = TimeSpan.FromSeconds(Math.Max(background.CurrentValue.MaintenanceSeconds, interval / 20.0));
                 if (interval > 0 && (lastIdleScan == long.MinValue || Stopwatch.GetElapsedTime(lastIdleScan) >= scanEvery))
                 {
                     lastIdleScan = Stopwatch.GetTimestamp();
                     foreach (var (projectId, userId, blobType) in await queue.FindIdleBuffersAsync(TimeSpan.FromSeconds(interval), 500, stop))
                     {
-                        await flushes.FlushAsync(projectId, userId, blobType, FlushTrigger.Idle, wait: false, stop);
+                        await flushes.FlushAsync(projectId, userId, blobType, FlushTrigger.Idle, wait: false, shared: null, stop);
                     }
                 }
             }
@@ -292,7 +295,7 @@ public sealed partial class FlushWorker(
                 LogLoopError(logger, ex);
             }
             Interlocked.Exchange(ref _lastMaintenanceTick, Stopwatch.GetTimestamp());
-            await Delay(TimeSpan.FromSeconds(options.CurrentValue.MaintenanceSeconds), stop);
+            await Delay(TimeSpan.FromSeconds(background.CurrentValue.MaintenanceSeconds), stop);
         }
     }
 

@@ -1,25 +1,19 @@
 using System.Text.Json;
-using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Events;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Observability;
 using Memobase.Server.Profiles;
 using Memobase.Server.Webhooks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using Memobase.Server.Telemetry;
+using Memobase.Server.Content;
+using Memobase.Server.Llm;
+using Memobase.Server.Projects;
 
 namespace Memobase.Server.Processing;
-
-public static class FlushTrigger
-{
-    public const string Flush = "flush";
-    public const string Auto = "auto";
-    public const string Idle = "idle";
-    public const string Retry = "retry";
-}
 
 /// <summary>A job this worker holds the lease of. <see cref="Attempt"/> fences every later write.</summary>
 /// <param name="QueueWait">How long the job was ready before this claim.</param>
@@ -101,11 +95,17 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         var created = false;
         while (true)
         {
+            if (!await BufferJobEntries.HasFlushableAsync(conn, tx, projectId, userId, blobType, ct))
+            {
+                // Nothing to attach: report a queued or running job to wait on, if any.
+                var active = await ActiveJobAsync(conn, tx, projectId, userId, blobType, ct);
+                await Commit();
+                return new EnqueueResult(null, false, active);
+            }
             var candidate = Guid.NewGuid();
-            var inserted = await ScalarAsync<Guid?>(conn, tx, """
+            var inserted = await Sql.ScalarAsync<Guid?>(conn, tx, """
                 INSERT INTO flush_jobs (id, project_id, user_id, blob_type, status, trigger, max_attempts, trace_parent)
-                SELECT $1, $2, $3, $4, 'queued', $5, $6, $7
-                WHERE EXISTS (SELECT 1 FROM buffer_entries WHERE project_id = $2 AND user_id = $3 AND blob_type = $4 AND status IN ('idle', 'failed'))
+                VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7)
                 ON CONFLICT (project_id, user_id, blob_type) WHERE status = 'queued' DO NOTHING
                 RETURNING id
                 """, ct, candidate, projectId, userId, blobType, trigger, options.CurrentValue.MaxAttempts, JobTelemetry.CurrentTraceParent());
@@ -115,7 +115,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 created = true;
                 break;
             }
-            var existing = await ScalarAsync<Guid?>(conn, tx, """
+            var existing = await Sql.ScalarAsync<Guid?>(conn, tx, """
                 SELECT id FROM flush_jobs WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status = 'queued' FOR UPDATE
                 """, ct, projectId, userId, blobType);
             if (existing is { } e)
@@ -123,27 +123,15 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 jobId = e;
                 break;
             }
-            // No queued job and nothing to attach: report a running job to wait on, if any.
-            var hasWork = await ScalarAsync<bool>(conn, tx, """
-                SELECT EXISTS (SELECT 1 FROM buffer_entries WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status IN ('idle', 'failed'))
-                """, ct, projectId, userId, blobType);
-            if (!hasWork)
-            {
-                var running = await ActiveJobAsync(conn, tx, projectId, userId, blobType, ct);
-                await Commit();
-                return new EnqueueResult(null, false, running);
-            }
             // The queued job was claimed between our two statements; try again.
         }
 
-        var attached = await ExecuteAsync(conn, tx, """
-            WITH a AS (
-                UPDATE buffer_entries SET status = 'processing', job_id = $4, updated_at = now()
-                WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status IN ('idle', 'failed')
-                RETURNING 1)
-            UPDATE flush_jobs SET entry_count = entry_count + (SELECT count(*) FROM a), updated_at = now()
-            WHERE id = $4 AND EXISTS (SELECT 1 FROM a)
-            """, ct, projectId, userId, blobType, jobId);
+        var attached = await BufferJobEntries.AttachAsync(conn, tx, projectId, userId, blobType, jobId, ct);
+        if (attached > 0)
+        {
+            await Sql.ExecuteAsync(conn, tx, "UPDATE flush_jobs SET entry_count = entry_count + $2, updated_at = now() WHERE id = $1",
+                ct, jobId, attached);
+        }
         if (attached == 0)
         {
             if (created)
@@ -156,7 +144,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             await Commit();
             return new EnqueueResult(null, false, jobId);
         }
-        await ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
+        await Sql.ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
         await Commit();
         MemobaseTelemetry.FlushesEnqueued.Add(1, new KeyValuePair<string, object?>("project_id", projectId), new KeyValuePair<string, object?>("trigger", trigger));
         return new EnqueueResult(jobId, true, null);
@@ -169,7 +157,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     }
 
     private static Task<Guid?> ActiveJobAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string projectId, Guid userId, string blobType, CancellationToken ct)
-        => ScalarAsync<Guid?>(conn, tx, """
+        => Sql.ScalarAsync<Guid?>(conn, tx, """
             SELECT id FROM flush_jobs WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status IN ('queued', 'running')
             ORDER BY (status = 'queued') DESC LIMIT 1
             """, ct, projectId, userId, blobType);
@@ -177,9 +165,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     public async Task<bool> HasIdleAsync(string projectId, Guid userId, string blobType, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        return await ScalarAsync<bool>(conn, null,
-            "SELECT EXISTS (SELECT 1 FROM buffer_entries WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status = 'idle')",
-            ct, projectId, userId, blobType);
+        return await BufferJobEntries.HasIdleAsync(conn, projectId, userId, blobType, ct);
     }
 
     /// <summary>
@@ -193,7 +179,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             await using var conn = await db.OpenConnectionAsync(ct);
             await using var tx = await conn.BeginTransactionAsync(ct);
             var jobs = new List<ClaimedJob>();
-            await using (var cmd = Command(conn, tx, """
+            await using (var cmd = Sql.Command(conn, tx, """
                 WITH next AS (
                     SELECT j.id FROM flush_jobs j
                     WHERE j.status = 'queued' AND j.run_after <= now()
@@ -221,12 +207,12 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             }
             if (jobs.Count == 0) return jobs;
             var ids = jobs.Select(j => j.Id).ToArray();
-            await ExecuteAsync(conn, tx, """
+            await Sql.ExecuteAsync(conn, tx, """
                 INSERT INTO flush_job_attempts (job_id, attempt, worker, outcome, started_at)
                 SELECT c.id, c.attempt, $3, 'running', now() FROM unnest($1::uuid[], $2::int[]) AS c(id, attempt)
                 ON CONFLICT (job_id, attempt) DO UPDATE SET worker = EXCLUDED.worker, outcome = 'running', started_at = now(), finished_at = NULL, error = NULL;
                 """, ct, ids, jobs.Select(j => j.Attempt).ToArray(), owner);
-            await ExecuteAsync(conn, tx, "UPDATE buffer_entries SET attempts = attempts + 1, updated_at = now() WHERE job_id = ANY($1) AND status = 'processing'", ct, ids);
+            await BufferJobEntries.CountAttemptAsync(conn, tx, ids, ct);
             await tx.CommitAsync(ct);
             foreach (var job in jobs)
             {
@@ -247,7 +233,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         var held = new HashSet<(Guid, int)>();
         if (jobs.Count == 0) return held;
         await using var conn = await db.OpenConnectionAsync(ct);
-        await using var cmd = Command(conn, null, """
+        await using var cmd = Sql.Command(conn, null, """
             UPDATE flush_jobs j SET lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
             FROM unnest($2::uuid[], $3::int[]) AS h(id, attempt)
             WHERE j.id = h.id AND j.attempts = h.attempt AND j.status = 'running' AND j.lease_owner = $1
@@ -269,25 +255,8 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     private async Task<(List<BufferedBlob> Blobs, string? Config)> LoadBlobsAndConfigAsync(ClaimedJob job, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        var blobs = new List<BufferedBlob>();
-        await using (var cmd = Command(conn, null, """
-            SELECT e.id, e.blob_id, e.blob_type, b.blob_data::text, b.created_at, e.token_size
-            FROM buffer_entries e JOIN blobs b ON b.project_id = e.project_id AND b.id = e.blob_id
-            WHERE e.job_id = $1 AND e.status = 'processing'
-            ORDER BY e.seq
-            """, job.Id))
-        await using (var reader = await cmd.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-            {
-                var type = reader.GetString(2);
-                var content = BlobParser.FromStored(type, reader.GetString(3));
-                if (content is null) continue;
-                blobs.Add(new BufferedBlob(reader.GetGuid(0), reader.GetGuid(1), type, content,
-                    new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero), reader.GetInt32(5)));
-            }
-        }
-        var config = await ScalarAsync<string?>(conn, null, "SELECT profile_config FROM projects WHERE project_id = $1", ct, job.ProjectId);
+        var blobs = await BufferJobEntries.LoadAsync(conn, job.Id, ct);
+        var config = await ProfileConfigStore.GetAsync(conn, job.ProjectId, ct);
         return (blobs, config);
     }
 
@@ -302,7 +271,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
-        var held = await ScalarAsync<int?>(conn, tx, """
+        var held = await Sql.ScalarAsync<int?>(conn, tx, """
             SELECT 1 FROM flush_jobs WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempts = $3 FOR UPDATE
             """, ct, job.Id, owner, job.Attempt) is not null;
         if (!held)
@@ -312,60 +281,20 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         }
 
         await using var batch = new NpgsqlBatch(conn, tx);
-        if (run.Adds.Count > 0)
-        {
-            batch.BatchCommands.Add(BatchCommand("""
-                INSERT INTO user_profiles (project_id, id, user_id, content, attributes)
-                SELECT $1, a.id, $2, a.content, a.attributes::jsonb FROM unnest($3::uuid[], $4::text[], $5::text[]) AS a(id, content, attributes)
-                """, job.ProjectId, job.UserId, run.Adds.Select(a => a.Id).ToArray(), run.Adds.Select(a => a.Content).ToArray(),
-                run.Adds.Select(a => a.AttributesJson).ToArray()));
-        }
-        if (run.Updates.Count > 0)
-        {
-            batch.BatchCommands.Add(BatchCommand("""
-                UPDATE user_profiles p SET content = u.content, attributes = u.attributes::jsonb, updated_at = now()
-                FROM unnest($3::uuid[], $4::text[], $5::text[]) AS u(id, content, attributes)
-                WHERE p.project_id = $1 AND p.user_id = $2 AND p.id = u.id
-                """, job.ProjectId, job.UserId, run.Updates.Select(u => u.Id).ToArray(), run.Updates.Select(u => u.Content).ToArray(),
-                run.Updates.Select(u => u.AttributesJson).ToArray()));
-        }
-        if (run.Deletes.Count > 0)
-        {
-            batch.BatchCommands.Add(BatchCommand("DELETE FROM user_profiles WHERE project_id = $1 AND user_id = $2 AND id = ANY($3)",
-                job.ProjectId, job.UserId, run.Deletes.ToArray()));
-        }
+        foreach (var command in ProfileWrites.Commands(job.ProjectId, job.UserId, run.Adds, run.Updates, run.Deletes)) batch.BatchCommands.Add(command);
         if (run.Event is { } ev)
         {
-            batch.BatchCommands.Add(BatchCommand("""
-                INSERT INTO user_events (project_id, id, user_id, event_data, embedding, embedding_bits) VALUES ($1, $2, $3, $4::jsonb, $5, $6)
-                """, job.ProjectId, ev.Id, job.UserId, ev.EventDataJson, (object?)ev.Embedding ?? DBNull.Value, SignBits(ev.Embedding)));
-            foreach (var gist in ev.Gists)
-            {
-                batch.BatchCommands.Add(BatchCommand("""
-                    INSERT INTO user_event_gists (project_id, id, user_id, event_id, gist_data, embedding, embedding_bits) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
-                    """, job.ProjectId, gist.Id, job.UserId, ev.Id, JsonSerializer.Serialize(new { content = gist.Content }, Json.Storage),
-                    (object?)gist.Embedding ?? DBNull.Value, SignBits(gist.Embedding)));
-            }
+            foreach (var command in EventWrites.Commands(job.ProjectId, job.UserId, ev)) batch.BatchCommands.Add(command);
         }
-        batch.BatchCommands.Add(deleteBlobs
-            // Upstream's default: processed chat blobs are not kept. Deleting them cascades to their entries, so the
-            // entries are not first rewritten to 'done' (a non-HOT update touching every index of buffer_entries).
-            ? BatchCommand("""
-                DELETE FROM blobs b USING buffer_entries e
-                WHERE e.job_id = $1 AND e.status = 'processing' AND b.project_id = e.project_id AND b.id = e.blob_id
-                """, job.Id)
-            : BatchCommand("""
-                UPDATE buffer_entries SET status = 'done', processed_at = now(), updated_at = now(), last_error = NULL
-                WHERE job_id = $1 AND status = 'processing'
-                """, job.Id));
-        batch.BatchCommands.Add(BatchCommand("""
+        batch.BatchCommands.Add(BufferJobEntries.CompleteCommand(job.Id, deleteBlobs));
+        batch.BatchCommands.Add(Sql.BatchCommand("""
             UPDATE flush_jobs SET status = 'done', finished_at = now(), updated_at = now(), lease_owner = NULL, lease_expires_at = NULL,
                 result = $2::jsonb, truncated_count = $3, llm_calls = llm_calls + $4, prompt_tokens = prompt_tokens + $5,
                 completion_tokens = completion_tokens + $6, llm_ms = coalesce(llm_ms, 0) + $7, processing_ms = $8, last_error = NULL, last_errno = NULL
             WHERE id = $1
             """, job.Id, JsonSerializer.Serialize(result, Json.Storage), run.TruncatedCount, run.Usage.Calls, run.Usage.PromptTokens,
             run.Usage.CompletionTokens, run.Usage.ElapsedMs, processingMs));
-        batch.BatchCommands.Add(BatchCommand("""
+        batch.BatchCommands.Add(Sql.BatchCommand("""
             UPDATE flush_job_attempts SET outcome = 'done', finished_at = now(), llm_calls = $3, prompt_tokens = $4, completion_tokens = $5,
                 llm_call_log = $6::jsonb
             WHERE job_id = $1 AND attempt = $2
@@ -395,7 +324,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             {
                 await using var conn = await db.OpenConnectionAsync(ct);
                 await using var tx = await conn.BeginTransactionAsync(ct);
-                var held = await ScalarAsync<int?>(conn, tx, """
+                var held = await Sql.ScalarAsync<int?>(conn, tx, """
                     SELECT 1 FROM flush_jobs WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND attempts = $3 FOR UPDATE
                     """, ct, job.Id, owner, job.Attempt) is not null;
                 if (!held)
@@ -427,7 +356,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
                 await using var conn = await db.OpenConnectionAsync(ct);
                 await using var tx = await conn.BeginTransactionAsync(ct);
                 (Guid Id, int Attempt, string? Owner)? expired = null;
-                await using (var cmd = Command(conn, tx, """
+                await using (var cmd = Sql.Command(conn, tx, """
                     SELECT id, attempts, lease_owner FROM flush_jobs
                     WHERE status = 'running' AND lease_expires_at < now()
                     ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED
@@ -469,7 +398,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             var delay = countAttempt ? Math.Min(o.RetryMaxDelaySeconds, o.RetryBaseDelaySeconds * Math.Pow(2, Math.Max(0, effective - 1)))
                 : requeueAfter?.TotalSeconds ?? 0;
             await MergeQueuedIntoAsync(conn, tx, jobId, ct);
-            await ExecuteAsync(conn, tx, """
+            await Sql.ExecuteAsync(conn, tx, """
                 UPDATE flush_jobs SET status = 'queued', attempts = $2, lease_owner = NULL, lease_expires_at = NULL,
                     run_after = now() + make_interval(secs => $3), last_error = $4, last_errno = $5, updated_at = now(),
                     llm_calls = llm_calls + $6, prompt_tokens = prompt_tokens + $7, completion_tokens = completion_tokens + $8
@@ -479,18 +408,16 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         }
         else
         {
-            await ExecuteAsync(conn, tx, """
+            await Sql.ExecuteAsync(conn, tx, """
                 UPDATE flush_jobs SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
                     last_error = $2, last_errno = $3, updated_at = now(),
                     llm_calls = llm_calls + $4, prompt_tokens = prompt_tokens + $5, completion_tokens = completion_tokens + $6
                 WHERE id = $1
                 """, ct, jobId, error, errno, usage.Calls, usage.PromptTokens, usage.CompletionTokens);
-            await ExecuteAsync(conn, tx, """
-                UPDATE buffer_entries SET status = 'failed', last_error = $2, updated_at = now() WHERE job_id = $1 AND status = 'processing'
-                """, ct, jobId, error);
+            await BufferJobEntries.FailAsync(conn, tx, jobId, error, ct);
             status = JobStatus.Failed;
         }
-        await ExecuteAsync(conn, tx, """
+        await Sql.ExecuteAsync(conn, tx, """
             UPDATE flush_job_attempts SET outcome = $3, error = $4, finished_at = now(), llm_calls = $5, prompt_tokens = $6, completion_tokens = $7,
                 llm_call_log = $8::jsonb
             WHERE job_id = $1 AND attempt = $2
@@ -509,25 +436,24 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     /// <summary>Folds the buffer's queued job (if any) into <paramref name="jobId"/>, which is about to become queued itself.</summary>
     private static async Task MergeQueuedIntoAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, CancellationToken ct)
     {
-        var other = await ScalarAsync<Guid?>(conn, tx, """
+        var other = await Sql.ScalarAsync<Guid?>(conn, tx, """
             SELECT q.id FROM flush_jobs q JOIN flush_jobs j ON j.project_id = q.project_id AND j.user_id = q.user_id AND j.blob_type = q.blob_type
             WHERE j.id = $1 AND q.status = 'queued' AND q.id <> $1
             FOR UPDATE OF q
             """, ct, jobId);
         if (other is not { } queued) return;
-        await ExecuteAsync(conn, tx, "UPDATE buffer_entries SET job_id = $1, updated_at = now() WHERE job_id = $2 AND status = 'processing'", ct, jobId, queued);
-        await ExecuteAsync(conn, tx, """
+        await BufferJobEntries.MoveAsync(conn, tx, queued, jobId, ct);
+        await Sql.ExecuteAsync(conn, tx, """
             UPDATE flush_jobs SET status = 'merged', merged_into = $1, finished_at = now(), updated_at = now() WHERE id = $2;
             """, ct, jobId, queued);
-        await ExecuteAsync(conn, tx, """
-            UPDATE flush_jobs SET entry_count = (SELECT count(*) FROM buffer_entries WHERE job_id = $1 AND status = 'processing') WHERE id = $1
-            """, ct, jobId);
+        await Sql.ExecuteAsync(conn, tx, "UPDATE flush_jobs SET entry_count = $2 WHERE id = $1",
+            ct, jobId, await BufferJobEntries.CountProcessingAsync(conn, tx, jobId, ct));
     }
 
     private static async Task<(int Attempts, int MaxAttempts, string ProjectId, Guid UserId, string BlobType)> ReadAttemptsAsync(
         NpgsqlConnection conn, NpgsqlTransaction tx, Guid jobId, CancellationToken ct)
     {
-        await using var cmd = Command(conn, tx, "SELECT attempts, max_attempts, project_id, user_id, blob_type FROM flush_jobs WHERE id = $1", jobId);
+        await using var cmd = Sql.Command(conn, tx, "SELECT attempts, max_attempts, project_id, user_id, blob_type FROM flush_jobs WHERE id = $1", jobId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt32(0), reader.GetInt32(1), reader.GetString(2), reader.GetGuid(3), reader.GetString(4));
@@ -543,24 +469,21 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             {
                 await using var conn = await db.OpenConnectionAsync(ct);
                 await using var tx = await conn.BeginTransactionAsync(ct);
-                var status = await ScalarAsync<string?>(conn, tx, "SELECT status FROM flush_jobs WHERE id = $1 FOR UPDATE", ct, jobId);
+                var status = await Sql.ScalarAsync<string?>(conn, tx, "SELECT status FROM flush_jobs WHERE id = $1 FOR UPDATE", ct, jobId);
                 if (status is null) return Failure.NotFound($"Flush job {jobId} not found");
                 if (status != JobStatus.Failed) return new Failure(Errno.Conflict, $"Flush job {jobId} is {status}; only failed jobs can be retried");
-                var entries = await ExecuteAsync(conn, tx, """
-                    UPDATE buffer_entries SET status = 'processing', updated_at = now() WHERE job_id = $1 AND status = 'failed'
-                    """, ct, jobId);
+                var entries = await BufferJobEntries.ReviveFailedAsync(conn, tx, jobId, ct);
                 if (entries == 0)
                 {
                     return new Failure(Errno.Conflict, $"Flush job {jobId} has no failed entries left (a later flush took them, or they were deleted)");
                 }
                 await MergeQueuedIntoAsync(conn, tx, jobId, ct);
-                await ExecuteAsync(conn, tx, """
+                await Sql.ExecuteAsync(conn, tx, """
                     UPDATE flush_jobs SET status = 'queued', trigger = 'retry', max_attempts = attempts + $2, run_after = now(),
-                        finished_at = NULL, updated_at = now(),
-                        entry_count = (SELECT count(*) FROM buffer_entries WHERE job_id = $1 AND status = 'processing')
+                        finished_at = NULL, updated_at = now(), entry_count = $3
                     WHERE id = $1
-                    """, ct, jobId, options.CurrentValue.MaxAttempts);
-                await ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
+                    """, ct, jobId, options.CurrentValue.MaxAttempts, await BufferJobEntries.CountProcessingAsync(conn, tx, jobId, ct));
+                await Sql.ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
                 await tx.CommitAsync(ct);
                 return null;
             }
@@ -573,7 +496,7 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     public async Task<JobState?> GetStateAsync(Guid jobId, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
-        await using var cmd = Command(conn, null, "SELECT status, result::text, last_error, last_errno, merged_into FROM flush_jobs WHERE id = $1", jobId);
+        await using var cmd = Sql.Command(conn, null, "SELECT status, result::text, last_error, last_errno, merged_into FROM flush_jobs WHERE id = $1", jobId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
         return new JobState(jobId, reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
@@ -583,57 +506,8 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
     /// <summary>Buffers of processable types whose newest idle entry is older than <paramref name="idleFor"/>.</summary>
     public async Task<IReadOnlyList<(string ProjectId, Guid UserId, string BlobType)>> FindIdleBuffersAsync(TimeSpan idleFor, int limit, CancellationToken ct)
     {
-        var result = new List<(string, Guid, string)>();
         await using var conn = await db.OpenConnectionAsync(ct);
-        await using var cmd = Command(conn, null, """
-            SELECT project_id, user_id, blob_type FROM buffer_entries
-            WHERE status = 'idle' AND blob_type = ANY($1)
-            GROUP BY project_id, user_id, blob_type
-            HAVING max(created_at) < now() - make_interval(secs => $2)
-            LIMIT $3
-            """, BlobTypes.Processable, idleFor.TotalSeconds, limit);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) result.Add((reader.GetString(0), reader.GetGuid(1), reader.GetString(2)));
-        return result;
-    }
-
-    // ---- small Npgsql helpers (positional parameters) ----
-
-    internal static NpgsqlCommand Command(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, params object?[] args)
-    {
-        var cmd = new NpgsqlCommand(sql, conn, tx);
-        foreach (var a in args) cmd.Parameters.Add(Parameter(a));
-        return cmd;
-    }
-
-    /// <summary>The sign-bit copy vector search ranks by (<see cref="SignCode"/>), or NULL without an embedding.</summary>
-    private static object SignBits(float[]? embedding) => embedding is null ? DBNull.Value : SignCode.Of(embedding);
-
-    private static NpgsqlBatchCommand BatchCommand(string sql, params object?[] args)
-    {
-        var cmd = new NpgsqlBatchCommand(sql);
-        foreach (var a in args) cmd.Parameters.Add(Parameter(a));
-        return cmd;
-    }
-
-    private static NpgsqlParameter Parameter(object? value) => value switch
-    {
-        null => new NpgsqlParameter { Value = DBNull.Value },
-        string[] s => new NpgsqlParameter { Value = s, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
-        _ => new NpgsqlParameter { Value = value },
-    };
-
-    internal static async Task<int> ExecuteAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params object?[] args)
-    {
-        await using var cmd = Command(conn, tx, sql, args);
-        return await cmd.ExecuteNonQueryAsync(ct);
-    }
-
-    internal static async Task<T> ScalarAsync<T>(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct, params object?[] args)
-    {
-        await using var cmd = Command(conn, tx, sql, args);
-        var value = await cmd.ExecuteScalarAsync(ct);
-        return value is null or DBNull ? default! : (T)value;
+        return await BufferJobEntries.FindIdleAsync(conn, BlobTypes.Processable, idleFor, limit, ct);
     }
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Flush job {JobId}: lease of worker {Owner} expired; job is now {Status}")]

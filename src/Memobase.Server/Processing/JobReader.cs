@@ -2,6 +2,7 @@ using System.Text.Json;
 using Memobase.Server.Infrastructure;
 using Npgsql;
 using NpgsqlTypes;
+using Memobase.Server.Buffers;
 
 namespace Memobase.Server.Processing;
 
@@ -21,7 +22,6 @@ public sealed record JobDetail(
 public sealed record JobPage(IReadOnlyList<JobSummary> Jobs, long Total);
 
 /// <summary>One buffer entry attached to a job.</summary>
-public sealed record JobEntry(long Seq, Guid BlobId, string BlobType, string Status, int TokenSize, int Attempts, string? LastError, DateTime CreatedAt);
 
 /// <summary>Queue figures for the operator overview.</summary>
 public sealed record QueueStats(long Queued, long Running, long Failed, long DoneLastHour, long FailedLast24Hours);
@@ -93,13 +93,7 @@ public sealed class JobReader(NpgsqlDataSource db)
         }
         if (detail is null) return null;
 
-        var entries = new Dictionary<string, int>();
-        await using (var cmd = new NpgsqlCommand("SELECT status, count(*)::int FROM buffer_entries WHERE job_id = $1 GROUP BY status", conn))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = jobId });
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) entries[r.GetString(0)] = r.GetInt32(1);
-        }
+        var entries = await BufferJobEntries.CountByStatusAsync(conn, jobId, ct);
         var attempts = new List<JobAttemptView>();
         await using (var cmd = new NpgsqlCommand("""
             SELECT attempt, worker, outcome, error, llm_calls, prompt_tokens, completion_tokens, started_at, finished_at, llm_call_log::text
@@ -118,22 +112,29 @@ public sealed class JobReader(NpgsqlDataSource db)
         return detail with { EntriesByStatus = entries, Attempts = attempts };
     }
 
-    /// <summary>The buffer entries attached to a job, oldest first.</summary>
-    public async Task<IReadOnlyList<JobEntry>> EntriesAsync(Guid jobId, CancellationToken ct)
+    /// <summary>
+    /// The queue gauges' figures: job counts by project and status (queued, running, and failed in the last 24 h; at
+    /// most 1,000 groups, largest first) and how long the oldest ready queued job has waited, in seconds (0: none).
+    /// </summary>
+    public async Task<(List<(string ProjectId, string Status, long Count)> Counts, double OldestReadySeconds)> GaugeCountsAsync(CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
-            SELECT seq, blob_id, blob_type, status, token_size, attempts, last_error, created_at
-            FROM buffer_entries WHERE job_id = $1 ORDER BY seq LIMIT 500
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = jobId });
-        var list = new List<JobEntry>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        var counts = new List<(string, string, long)>();
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT project_id, status, count(*) FROM (
+                SELECT project_id, status FROM flush_jobs WHERE status = 'queued'
+                UNION ALL SELECT project_id, status FROM flush_jobs WHERE status = 'running'
+                UNION ALL SELECT project_id, status FROM flush_jobs WHERE status = 'failed' AND created_at > now() - interval '24 hours'
+            ) j GROUP BY project_id, status ORDER BY count(*) DESC LIMIT 1000
+            """, conn))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
-            list.Add(new JobEntry(r.GetInt64(0), r.GetGuid(1), r.GetString(2), r.GetString(3), r.GetInt32(4), r.GetInt32(5),
-                r.IsDBNull(6) ? null : r.GetString(6), r.GetDateTime(7)));
+            while (await reader.ReadAsync(ct)) counts.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
         }
-        return list;
+        await using var oldest = new NpgsqlCommand(
+            "SELECT coalesce(extract(epoch FROM now() - min(run_after)), 0)::float8 FROM flush_jobs WHERE status = 'queued' AND run_after <= now()", conn);
+        var seconds = (double)(await oldest.ExecuteScalarAsync(ct))!;
+        return (counts, Math.Max(0, seconds));
     }
 
     public async Task<QueueStats> StatsAsync(string? projectId, CancellationToken ct)

@@ -121,26 +121,9 @@ public static partial class LlmOutputParsers
         return result;
     }
 
-    /// <summary>The first list of integers (<c>[1, 2, 3]</c> or <c>[]</c>) anywhere in <paramref name="text"/>, or null.</summary>
-    public static List<int>? FindFirstIntList(string text)
-    {
-        var m = IntList().Match(text);
-        if (!m.Success) return null;
-        var result = new List<int>();
-        foreach (var piece in m.Value.Trim('[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!int.TryParse(piece, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n)) return null;
-            result.Add(n);
-        }
-        return result;
-    }
-
     private static IEnumerable<string> Lines(string text)
         => text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0);
 
     [GeneratedRegex(@"^(\d+)\.(.*)$")]
     private static partial Regex NumberedLine();
-
-    [GeneratedRegex(@"\[\s*(?:-?\d+(?:\s*,\s*-?\d+)*)?\s*\]")]
-    private static partial Regex IntList();
 }

@@ -1,15 +1,12 @@
-using Memobase.Server.Blobs;
+using Memobase.Server.Llm;
+using Memobase.Server.Profiles;
+using Memobase.Server.Buffers;
+using Memobase.Server.Events;
 
 namespace Memobase.Server.Processing;
 
 // The contract between the durable job runner (JobQueue/FlushWorker, which owns the database transactions) and the
 // LLM pipeline (BufferPipeline, which owns prompts and parsing and never writes to the database).
-
-/// <summary>One buffered blob handed to the pipeline, oldest first.</summary>
-public sealed record BufferedBlob(Guid EntryId, Guid BlobId, string BlobType, BlobContent Content, DateTimeOffset CreatedAt, int TokenSize);
-
-/// <summary>A stored profile row of the user, as the pipeline sees it.</summary>
-public sealed record ExistingProfile(Guid Id, string Topic, string SubTopic, string Content, string? AttributesJson, DateTime UpdatedAt);
 
 public sealed record PipelineInput(
     string ProjectId,
@@ -19,21 +16,6 @@ public sealed record PipelineInput(
     /// <summary>The project's raw profile_config YAML (null or empty: none).</summary>
     string? ProjectProfileConfig,
     IReadOnlyList<ExistingProfile> Profiles);
-
-public sealed record ProfileAdd(Guid Id, string Content, string AttributesJson);
-
-public sealed record ProfileUpdate(Guid Id, string Content, string AttributesJson);
-
-public sealed record GistPlan(Guid Id, string Content, float[]? Embedding);
-
-/// <summary>The event to write: <paramref name="EventDataJson"/> always has event_tip, event_tags and profile_delta (a list).</summary>
-public sealed record EventPlan(Guid Id, string EventDataJson, float[]? Embedding, IReadOnlyList<GistPlan> Gists);
-
-/// <summary>Counters for one pipeline run (recorded on the job and in the project's usage).</summary>
-public sealed record LlmUsage(int Calls, int PromptTokens, int CompletionTokens, int ElapsedMs)
-{
-    public static readonly LlmUsage None = new(0, 0, 0, 0);
-}
 
 /// <summary>Everything one run decided. The job runner applies it in the transaction that marks the entries done.</summary>
 public sealed record PipelineResult(

@@ -5,10 +5,6 @@ namespace Memobase.Server.Processing;
 /// <summary>Knobs of the durable flush queue and its hosted worker (config section "Memobase", snake_case keys).</summary>
 public sealed class WorkerOptions
 {
-    /// <summary>Run the hosted worker in this process. Off: this replica only serves HTTP and enqueues.</summary>
-    [ConfigurationKeyName("worker_enabled")]
-    public bool Enabled { get; set; } = true;
-
     /// <summary>
     /// Jobs this process holds at the same time (jobs of one buffer never run concurrently). A job mostly waits for the
     /// LLM and holds no database connection meanwhile, so this is a memory bound, not a thread or connection count: LLM
@@ -42,11 +38,6 @@ public sealed class WorkerOptions
     [ConfigurationKeyName("worker_poll_seconds")]
     [Range(0.01, 600)]
     public double PollSeconds { get; set; } = 2;
-
-    /// <summary>How often expired leases are reclaimed and idle buffers are checked for the idle-time flush.</summary>
-    [ConfigurationKeyName("worker_maintenance_seconds")]
-    [Range(0.05, 3600)]
-    public double MaintenanceSeconds { get; set; } = 5;
 
     /// <summary>How long <c>wait_process=true</c> waits for its job before answering with errno 504.</summary>
     [ConfigurationKeyName("wait_process_timeout_seconds")]

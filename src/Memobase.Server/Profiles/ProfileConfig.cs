@@ -46,6 +46,13 @@ public sealed record ProfileConfig
     /// <summary>Null: the global tags; an empty list: no tags (no tagging call).</summary>
     public IReadOnlyList<EventTag>? EventTags { get; init; }
 
+    /// <summary>Longest accepted profile_config, in characters (upstream's limit).</summary>
+    public const int MaxLength = 65535;
+
+    /// <summary>Why a profile_config would be refused (too long, bad YAML, bad schema), or null when it is valid.</summary>
+    public static string? Validate(string config)
+        => config.EnumerateRunes().Count() > MaxLength ? "Profile config is too long" : Parse(config).Error;
+
     /// <summary>
     /// Parses and validates a project's profile_config YAML. Null, empty or whitespace-only text (or a YAML null) is a
     /// valid empty configuration. On failure <c>Config</c> is null and <c>Error</c> is the complete message the

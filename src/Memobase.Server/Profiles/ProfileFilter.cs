@@ -1,9 +1,7 @@
-using Memobase.Server.Blobs;
 using Memobase.Server.Llm;
-using Memobase.Server.Observability;
-using Memobase.Server.Processing;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tokenization;
+using Memobase.Server.Content;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Profiles;
 
@@ -48,7 +46,7 @@ public sealed partial class ProfileFilter(LlmClient llm, ILogger<ProfileFilter> 
         var topics = onlyTopics is { Count: > 0 } ? onlyTopics.Select(t => t.Trim()).ToHashSet(StringComparer.Ordinal) : null;
         var candidates = profiles.Where(p => topics is null || topics.Contains(p.Topic.Trim()))
             .OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.SubTopic, StringComparer.Ordinal).ToList();
-        var entries = candidates.Select((p, i) => $"{i}. {p.Topic},{p.SubTopic},{BufferPipeline.TruncateTokens(p.Content, MaxValueTokens)}");
+        var entries = candidates.Select((p, i) => $"{i}. {p.Topic},{p.SubTopic},{O200kTokenizer.Instance.TruncateWithEllipsis(p.Content, MaxValueTokens)}");
         var messages = chats.Skip(Math.Max(0, chats.Count - MaxMessages));
 
         LlmCompletion completion;
@@ -63,7 +61,7 @@ public sealed partial class ProfileFilter(LlmClient llm, ILogger<ProfileFilter> 
             return new ProfileFilterResult(null, null, LlmUsage.None);
         }
         var usage = new LlmUsage(1, completion.PromptTokens, completion.CompletionTokens, completion.ElapsedMs);
-        var ids = LlmOutputParsers.FindFirstIntList(completion.Text);
+        var ids = ProfileFilterReply.FindFirstIntList(completion.Text);
         if (ids is null)
         {
             LogUnparsable(logger, O200kTokenizer.Instance.CountTokens(completion.Text));

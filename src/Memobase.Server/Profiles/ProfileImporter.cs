@@ -1,16 +1,15 @@
-using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Processing;
 using Memobase.Server.Projects;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Profiles;
 
 /// <summary>
 /// Upstream's profile import: free text becomes memory by going through the chat pipeline as one user message.
 /// </summary>
-public sealed class ProfileImporter(BillingService billing, FlushCoordinator flushes, BufferService buffers)
+public sealed class ProfileImporter(BillingService billing, IBufferFlusher flushes, BufferService buffers)
 {
     /// <summary>The user message the text is wrapped in (upstream's wording).</summary>
     public static string Message(string context) => $"Below is my information, please remember them:\n{context}\n";

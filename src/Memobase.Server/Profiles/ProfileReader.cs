@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using Memobase.Server.Blobs;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Processing;
 using Memobase.Server.Tokenization;
 using Npgsql;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Profiles;
 

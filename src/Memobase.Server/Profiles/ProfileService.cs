@@ -1,7 +1,7 @@
-using Memobase.Server.Blobs;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Observability;
 using Memobase.Server.Projects;
+using Memobase.Server.Content;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Profiles;
 

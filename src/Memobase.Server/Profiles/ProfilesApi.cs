@@ -2,7 +2,6 @@ using System.Text.Json;
 using Memobase.Server.Data;
 using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Users;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Memobase.Server.Profiles;

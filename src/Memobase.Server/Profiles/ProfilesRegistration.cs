@@ -6,15 +6,27 @@ namespace Memobase.Server.Profiles;
 public static class ProfilesRegistration
 {
     /// <summary>
-    /// Registers <see cref="ProfileOptions"/> (bound from section <c>Memobase</c>, validated at start) and
-    /// <see cref="ProfileFilter"/> (singleton; it needs the LLM services, <c>AddMemobaseLlm</c>).
+    /// <see cref="ProfileOptions"/> (bound from section <c>Memobase</c>, set up and validated at start) and the profile
+    /// services: <see cref="ProfileStore"/>, <see cref="ProfileReader"/>, <see cref="ProfileService"/>,
+    /// <see cref="ProfileFilter"/> and <see cref="ProfileImporter"/>.
     /// </summary>
     public static IServiceCollection AddMemobaseProfiles(this IServiceCollection services)
+    {
+        services.AddProfileOptions();
+        services.TryAddSingleton<ProfileStore>();
+        services.TryAddSingleton<ProfileReader>();
+        services.TryAddSingleton<ProfileService>();
+        services.TryAddSingleton<ProfileFilter>();
+        services.TryAddSingleton<ProfileImporter>();
+        return services;
+    }
+
+    /// <summary><see cref="ProfileOptions"/> alone: bound from section <c>Memobase</c>, set up and validated at start.</summary>
+    public static IServiceCollection AddProfileOptions(this IServiceCollection services)
     {
         services.AddOptions<ProfileOptions>().BindConfiguration("Memobase").ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<ProfileOptions>, ProfileOptionsSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProfileOptions>, ProfileOptionsValidator>());
-        services.TryAddSingleton<ProfileFilter>();
         return services;
     }
 }

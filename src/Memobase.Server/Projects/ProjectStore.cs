@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Profiles;
 using Microsoft.EntityFrameworkCore;
 
 namespace Memobase.Server.Projects;
@@ -19,8 +18,6 @@ public sealed record ProjectInfo(string ProjectId, string Status, DateTime Creat
 /// </summary>
 public sealed partial class ProjectStore(MemobaseDb db, ProjectTokenAuthenticator auth)
 {
-    /// <summary>Longest accepted profile_config, in characters (upstream's limit).</summary>
-    public const int MaxProfileConfigLength = 65535;
 
     public static bool IsValidProjectId(string projectId) => RouteIds.IsProjectId(projectId) && projectId != MemobaseDb.RootProjectId;
 
@@ -41,6 +38,9 @@ public sealed partial class ProjectStore(MemobaseDb db, ProjectTokenAuthenticato
         return await db.Projects.AsNoTracking().Where(p => includeRoot || p.ProjectId != MemobaseDb.RootProjectId).OrderBy(p => p.CreatedAt)
             .Select(p => new ProjectInfo(p.ProjectId, p.Status, p.CreatedAt, p.UpdatedAt)).ToListAsync(ct);
     }
+
+    /// <summary>Whether the project exists (the root project included).</summary>
+    public Task<bool> ExistsAsync(string projectId, CancellationToken ct) => db.Projects.AnyAsync(p => p.ProjectId == projectId, ct);
 
     public async Task<ProjectInfo?> GetAsync(string projectId, CancellationToken ct)
     {
@@ -68,29 +68,6 @@ public sealed partial class ProjectStore(MemobaseDb db, ProjectTokenAuthenticato
         if (updated == 0) return null;
         var status = await db.Projects.Where(p => p.ProjectId == projectId).Select(p => p.Status).FirstAsync(ct);
         return new ProjectCredentials(projectId, status, token);
-    }
-
-    /// <summary>The stored profile_config ("" when none).</summary>
-    public async Task<string> GetProfileConfigAsync(string projectId, CancellationToken ct)
-    {
-        return await db.Projects.AsNoTracking().Where(p => p.ProjectId == projectId).Select(p => p.ProfileConfig).FirstOrDefaultAsync(ct) ?? "";
-    }
-
-    /// <summary>Why a profile_config would be refused (too long, bad YAML, bad schema), or null when it is valid.</summary>
-    public static string? ValidateProfileConfig(string config)
-    {
-        if (config.EnumerateRunes().Count() > MaxProfileConfigLength) return "Profile config is too long";
-        return ProfileConfig.Parse(config).Error;
-    }
-
-    /// <summary>Stores a valid profile_config verbatim (null clears it).</summary>
-    /// <returns>The validation error (nothing stored), or null when stored.</returns>
-    public async Task<string?> SetProfileConfigAsync(string projectId, string? config, CancellationToken ct)
-    {
-        if (config is not null && ValidateProfileConfig(config) is { } error) return error;
-        await db.Projects.Where(p => p.ProjectId == projectId)
-            .ExecuteUpdateAsync(s => s.SetProperty(p => p.ProfileConfig, config).SetProperty(p => p.UpdatedAt, DateTime.UtcNow), ct);
-        return null;
     }
 
     private static string NewToken(string projectId) => $"sk-{projectId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))}";

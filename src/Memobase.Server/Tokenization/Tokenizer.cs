@@ -197,6 +197,13 @@ public sealed class O200kTokenizer
         }
     }
 
+    /// <summary><see cref="Truncate"/>, with "..." appended when something was cut (how prompts show shortened values).</summary>
+    public string TruncateWithEllipsis(string text, int maxTokens)
+    {
+        var cut = Truncate(text, maxTokens);
+        return ReferenceEquals(cut, text) || cut == text ? text : cut + "...";
+    }
+
     /// <summary>
     /// Returns <paramref name="text"/> itself when it has at most <paramref name="maxTokens"/> tokens, otherwise the
     /// decoded first <paramref name="maxTokens"/> tokens (upstream's <c>decode(encode(text)[:max_tokens])</c>; a

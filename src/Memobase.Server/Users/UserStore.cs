@@ -9,7 +9,7 @@ namespace Memobase.Server.Users;
 /// <summary>Creating users (shared by the REST API and the MCP tools) and deleting them.</summary>
 public sealed class UserStore(NpgsqlDataSource db)
 {
-    public static Failure NotFound(Guid userId) => Failure.NotFound($"User {userId} not found");
+    public static Failure NotFound(Guid userId) => Failure.UserNotFound(userId);
 
     public static Failure AlreadyExists(Guid userId) => new(Errno.Conflict, $"User {userId} already exists");
 
@@ -25,6 +25,28 @@ public sealed class UserStore(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)fieldsJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        return await cmd.ExecuteNonQueryAsync(ct) > 0;
+    }
+
+    /// <summary>The user's custom fields (raw JSON or null) and timestamps, or null when the project has no such user.</summary>
+    public async Task<(string? FieldsJson, DateTime CreatedAt, DateTime UpdatedAt)?> GetAsync(string projectId, Guid userId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT additional_fields::text, created_at, updated_at FROM users WHERE project_id = $1 AND id = $2");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return null;
+        return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetDateTime(1), reader.GetDateTime(2));
+    }
+
+    /// <summary>Replaces the user's custom fields with <paramref name="fieldsJson"/> (a JSON object).</summary>
+    /// <returns>False when the project has no such user.</returns>
+    public async Task<bool> UpdateFieldsAsync(string projectId, Guid userId, string fieldsJson, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("UPDATE users SET additional_fields = $3, updated_at = now() WHERE project_id = $1 AND id = $2");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = fieldsJson, NpgsqlDbType = NpgsqlDbType.Jsonb });
         return await cmd.ExecuteNonQueryAsync(ct) > 0;
     }
 

@@ -10,8 +10,6 @@ namespace Memobase.Server.Users;
 
 public sealed record CreateUserRequest(JsonElement? Data = null, string? Id = null);
 
-public sealed record IdData(Guid Id);
-
 /// <summary>GET user payload. <c>id</c> is always null and the user's fields sit under <c>data</c>, as upstream.</summary>
 public sealed record UserData(JsonElement? Data, Guid? Id, DateTime CreatedAt, DateTime UpdatedAt);
 
@@ -64,28 +62,21 @@ public static class UsersApi
             : Api.Fail<IdData>(UserStore.AlreadyExists(id));
     }
 
-    public static async Task<Ok<ApiResponse<UserData>>> GetUser(Guid user_id, Caller caller, MemobaseDb db, CancellationToken ct)
-    {
-        var user = await db.Users.AsNoTracking()
-            .Where(u => u.ProjectId == caller.ProjectId && u.Id == user_id)
-            .Select(u => new { u.AdditionalFields, u.CreatedAt, u.UpdatedAt })
-            .FirstOrDefaultAsync(ct);
-        return user is null
-            ? Api.Fail<UserData>(UserStore.NotFound(user_id))
-            : Api.Ok(new UserData(Json.Raw(user.AdditionalFields), null, user.CreatedAt, user.UpdatedAt));
-    }
+    public static async Task<Ok<ApiResponse<UserData>>> GetUser(Guid user_id, Caller caller, UserStore users, CancellationToken ct)
+        => await users.GetAsync(caller.ProjectId, user_id, ct) is { } user
+            ? Api.Ok(new UserData(Json.Raw(user.FieldsJson), null, user.CreatedAt, user.UpdatedAt))
+            : Api.Fail<UserData>(UserStore.NotFound(user_id));
 
     public static async Task<Results<Ok<ApiResponse<IdData>>, UnprocessableEntity<HttpValidationError>>> UpdateUser(
-        Guid user_id, JsonElement body, Caller caller, MemobaseDb db, CancellationToken ct)
+        Guid user_id, JsonElement body, Caller caller, UserStore users, CancellationToken ct)
     {
         if (body.ValueKind != JsonValueKind.Object)
         {
             return Validation.Problem(["body"], "Input should be a valid dictionary", "dict_type");
         }
-        var fields = body.GetRawText();
-        var updated = await db.Database.ExecuteSqlAsync(
-            $"UPDATE users SET additional_fields = {fields}::jsonb, updated_at = now() WHERE project_id = {caller.ProjectId} AND id = {user_id}", ct);
-        return updated == 0 ? Api.Fail<IdData>(UserStore.NotFound(user_id)) : Api.Ok(new IdData(user_id));
+        return await users.UpdateFieldsAsync(caller.ProjectId, user_id, body.GetRawText(), ct)
+            ? Api.Ok(new IdData(user_id))
+            : Api.Fail<IdData>(UserStore.NotFound(user_id));
     }
 
     public static async Task<Ok<ApiResponse<object>>> DeleteUser(Guid user_id, Caller caller, UserStore users, CancellationToken ct)

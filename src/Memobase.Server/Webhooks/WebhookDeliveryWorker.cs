@@ -3,9 +3,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Threading.Channels;
 using Memobase.Server.Data;
-using Memobase.Server.Processing;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Memobase.Server.Infrastructure;
 
 namespace Memobase.Server.Webhooks;
 
@@ -20,7 +20,7 @@ public sealed partial class WebhookDeliveryWorker(
     IHttpClientFactory httpClients,
     DedicatedConnections dedicated,
     IOptionsMonitor<WebhookOptions> options,
-    IOptionsMonitor<WorkerOptions> workerOptions,
+    IOptionsMonitor<BackgroundWorkOptions> workerOptions,
     TimeProvider clock,
     ILogger<WebhookDeliveryWorker> logger) : BackgroundService
 {

@@ -26,8 +26,6 @@ public sealed class WebhookStore(MemobaseDb db, IOptionsMonitor<WebhookOptions> 
 
     public static Failure NotFound(Guid id) => Failure.NotFound($"Webhook {id} not found");
 
-    public Task<bool> ProjectExistsAsync(string projectId, CancellationToken ct) => db.Projects.AnyAsync(p => p.ProjectId == projectId, ct);
-
     /// <returns>The endpoint with its secret, or the reason it was not created (the project's limit).</returns>
     public async Task<(WebhookInfo? Created, Failure? Failure)> CreateAsync(string projectId, string url, string[] events, string? description,
         CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Memobase.Server.Data;
 
 namespace Memobase.Server.Webhooks;
 

@@ -2,6 +2,8 @@ using System.ComponentModel.DataAnnotations;
 using Memobase.Server.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Memobase.Server.Data;
+using Memobase.Server.Projects;
 
 namespace Memobase.Server.Webhooks;
 
@@ -47,18 +49,18 @@ public static class WebhooksApi
     }
 
     public static async Task<Results<Ok<ApiResponse<WebhookInfo>>, UnprocessableEntity<HttpValidationError>>> CreateWebhook(
-        string project_id, CreateWebhookRequest body, WebhookStore store, IOptionsMonitor<WebhookOptions> options, CancellationToken ct)
+        string project_id, CreateWebhookRequest body, WebhookStore store, ProjectStore projects, IOptionsMonitor<WebhookOptions> options, CancellationToken ct)
     {
         if (body.Url is null) return Validation.Problem([Validation.Missing("body", "url")]);
         if (body.Events is null) return Validation.Problem([Validation.Missing("body", "events")]);
         if (Check(body.Url, body.Events, body.Description, options.CurrentValue) is { } invalid) return invalid;
-        if (!await store.ProjectExistsAsync(project_id, ct)) return Api.Fail<WebhookInfo>(ProjectNotFound(project_id));
+        if (!await projects.ExistsAsync(project_id, ct)) return Api.Fail<WebhookInfo>(ProjectNotFound(project_id));
         var (created, failure) = await store.CreateAsync(project_id, body.Url, Distinct(body.Events), body.Description, ct);
         return created is null ? Api.Fail<WebhookInfo>(failure!) : Api.Ok(created);
     }
 
-    public static async Task<Ok<ApiResponse<IReadOnlyList<WebhookInfo>>>> ListWebhooks(string project_id, WebhookStore store, CancellationToken ct)
-        => await store.ProjectExistsAsync(project_id, ct)
+    public static async Task<Ok<ApiResponse<IReadOnlyList<WebhookInfo>>>> ListWebhooks(string project_id, WebhookStore store, ProjectStore projects, CancellationToken ct)
+        => await projects.ExistsAsync(project_id, ct)
             ? Api.Ok(await store.ListAsync(project_id, ct))
             : Api.Fail<IReadOnlyList<WebhookInfo>>(ProjectNotFound(project_id));
 

@@ -1,6 +1,6 @@
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
+using Memobase.Server.Llm;
 
 namespace Memobase.Server.Tests.Buffers;
 

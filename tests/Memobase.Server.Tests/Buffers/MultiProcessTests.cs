@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Data;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Memobase.Server.Llm;
 
 namespace Memobase.Server.Tests.Buffers;
 

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
 using Memobase.Server.Tests.Memory;
+using Memobase.Server.Llm;
 
 namespace Memobase.Server.Tests.Idempotency;
 

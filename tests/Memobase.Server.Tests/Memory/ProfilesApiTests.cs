@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
 using Memobase.Server.Tokenization;
+using Memobase.Server.Llm;
 
 namespace Memobase.Server.Tests.Memory;
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
+using Memobase.Server.Telemetry;
 
 namespace Memobase.Server.Tests.Observability;
 

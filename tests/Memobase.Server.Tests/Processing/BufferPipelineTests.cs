@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Memobase.Server.Processing;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 using Microsoft.Extensions.Logging;
+using Memobase.Server.Content;
+using Memobase.Server.Llm;
+using Memobase.Server.Buffers;
 using static Memobase.Server.Tests.Processing.PipelineTestHost;
 
 namespace Memobase.Server.Tests.Processing;
@@ -565,7 +567,7 @@ public sealed class BufferPipelineTests
     public async Task Unsupported_blob_types_fail_with_400()
     {
         await using var host = await StartAsync();
-        var doc = new BufferedBlob(Guid.NewGuid(), Guid.NewGuid(), "doc", new Memobase.Server.Blobs.DocContent("text"), BlobTime, 1);
+        var doc = new BufferedBlob(Guid.NewGuid(), Guid.NewGuid(), "doc", new Memobase.Server.Content.DocContent("text"), BlobTime, 1);
 
         var ex = await Assert.ThrowsAsync<PipelineException>(() => host.Pipeline.RunAsync(Input([doc], blobType: "doc"), CancellationToken.None));
 

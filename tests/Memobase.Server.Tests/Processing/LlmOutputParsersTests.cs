@@ -119,11 +119,11 @@ public sealed class LlmOutputParsersTests
     [InlineData("""{"ids": []}""", new int[0])]
     [InlineData("[-1, 2]", new[] { -1, 2 })]
     public void The_first_integer_list_is_found(string text, int[] expected)
-        => Assert.Equal(expected, LlmOutputParsers.FindFirstIntList(text));
+        => Assert.Equal(expected, Memobase.Server.Profiles.ProfileFilterReply.FindFirstIntList(text));
 
     [Fact]
     public void No_integer_list_gives_null()
     {
-        Assert.Null(LlmOutputParsers.FindFirstIntList("""{"ids": ["a"]} no numbers"""));
+        Assert.Null(Memobase.Server.Profiles.ProfileFilterReply.FindFirstIntList("""{"ids": ["a"]} no numbers"""));
     }
 }

@@ -1,7 +1,7 @@
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
 using Memobase.Server.Tests.Observability;
+using Memobase.Server.Llm;
 
 namespace Memobase.Server.Tests.Processing;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using Memobase.Server.Llm;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Llm;
 using Memobase.Server.Processing;
@@ -8,11 +7,12 @@ using Memobase.Server.Tests.Fakes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Tests.Processing;
 
 /// <summary>
-/// The real LLM, profile and processing services (AddMemobaseLlm, AddMemobaseProfiles, AddMemobaseProcessing) built from in-memory configuration that points at a <see cref="FakeOpenAiServer"/>.
+/// The real LLM services (AddMemobaseLlm), BufferPipeline and ProfileFilter built from in-memory configuration that points at a <see cref="FakeOpenAiServer"/>.
 /// </summary>
 internal sealed class PipelineTestHost : IAsyncDisposable
 {
@@ -72,7 +72,10 @@ internal sealed class PipelineTestHost : IAsyncDisposable
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
         services.AddOptions<BufferOptions>().BindConfiguration("Memobase");
-        services.AddMemobaseLlm().AddMemobaseProfiles().AddMemobaseProcessing();
+        services.AddMemobaseLlm();
+        services.AddProfileOptions();
+        services.AddSingleton<BufferPipeline>();
+        services.AddSingleton<ProfileFilter>();
         configureServices?.Invoke(services);
         return new PipelineTestHost(fake, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }), logs);
     }

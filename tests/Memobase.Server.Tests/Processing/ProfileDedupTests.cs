@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Memobase.Server.Processing;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
+using Memobase.Server.Llm;
+using Memobase.Server.Buffers;
 using static Memobase.Server.Tests.Processing.PipelineTestHost;
 
 namespace Memobase.Server.Tests.Processing;

@@ -1,7 +1,8 @@
-using Memobase.Server.Blobs;
-using Memobase.Server.Processing;
 using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
+using Memobase.Server.Llm;
+using Memobase.Server.Buffers;
+using Memobase.Server.Content;
 
 namespace Memobase.Server.Tests.Processing;
 

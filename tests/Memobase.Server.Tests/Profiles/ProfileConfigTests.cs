@@ -1,10 +1,9 @@
-using Memobase.Server.Blobs;
-using Memobase.Server.Processing;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Profiles;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Processing;
 using Microsoft.Extensions.DependencyInjection;
+using Memobase.Server.Content;
+using Memobase.Server.Llm;
 
 namespace Memobase.Server.Tests.Profiles;
 

@@ -1,7 +1,7 @@
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
-using Memobase.Server.Webhooks;
 using StandardWebhooks;
+using Memobase.Server.Data;
 
 namespace Memobase.Server.Tests.Webhooks;
 

@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
-using Memobase.Server.Processing.Prompts;
 using Memobase.Server.Tests.Fakes;
 using Memobase.Server.Tests.Infrastructure;
 using Memobase.Server.Webhooks;
 using StandardWebhooks;
 using StandardWebhooks.Diagnostics;
+using Memobase.Server.Data;
 
 namespace Memobase.Server.Tests.Webhooks;
 

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using Memobase.Server.Tests.Infrastructure;
 using Memobase.Server.Webhooks;
+using Memobase.Server.Data;
 
 namespace Memobase.Server.Tests.Webhooks;
 

@@ -1,7 +1,7 @@
-using Memobase.Server.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
+using Memobase.Server.Projects;
 
 namespace Memobase.Server.AdminUi.Pages;
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Memobase.Server.Blobs;
+using Memobase.Server.Content;
+using Memobase.Server.Llm;
+using Memobase.Server.Buffers;
 
 namespace Memobase.Server.Processing.Prompts;
 

@@ -1,3 +1,4 @@
+using Memobase.Server.Llm;
 namespace Memobase.Server.Processing.Prompts;
 
 /// <summary>Call 4: tags the event memo with the configured tags, answering <c>- TAG{sep}VALUE</c> lines.</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using Memobase.Server.Llm;
 
 namespace Memobase.Server.Processing.Prompts;
 

@@ -1,3 +1,4 @@
+using Memobase.Server.Llm;
 namespace Memobase.Server.Processing.Prompts;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Memobase.Server.Llm;
 namespace Memobase.Server.Processing.Prompts;
 
 /// <summary>Shortens one over-long profile memo (the user message is the memo itself).</summary>

@@ -1,13 +1,14 @@
 using System.Text.Json;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Observability;
 using Memobase.Server.Processing;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Memobase.Server.Telemetry;
+using Memobase.Server.Buffers;
 
 namespace Memobase.Server.AdminUi.Pages.Jobs;
 
-public sealed class JobDetailModel(JobReader jobs, JobQueue queue, FlushSignal signal) : AdminPageModel
+public sealed class JobDetailModel(JobReader jobs, BufferEntryReader buffers, JobQueue queue, FlushSignal signal) : AdminPageModel
 {
     [BindProperty(SupportsGet = true)]
     public Guid JobId { get; set; }
@@ -46,7 +47,7 @@ public sealed class JobDetailModel(JobReader jobs, JobQueue queue, FlushSignal s
     {
         Detail = await jobs.GetAsync(Scope, JobId, ct);
         if (Detail is null) return NotFoundPage($"There is no job {JobId}{(Admin.IsRoot ? "" : " in your project")}.");
-        Entries = await jobs.EntriesAsync(JobId, ct);
+        Entries = await buffers.JobEntriesAsync(JobId, ct);
         return Page();
     }
 }

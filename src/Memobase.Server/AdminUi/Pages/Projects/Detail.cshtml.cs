@@ -4,10 +4,11 @@ using Memobase.Server.Projects;
 using Memobase.Server.Webhooks;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Memobase.Server.Profiles;
 
 namespace Memobase.Server.AdminUi.Pages.Projects;
 
-public sealed class ProjectDetailModel(ProjectStore store, UsageReader usage, BillingService billing, WebhookStore webhooks) : AdminPageModel
+public sealed class ProjectDetailModel(ProjectStore store, ProfileConfigStore configs, UsageReader usage, BillingService billing, WebhookStore webhooks) : AdminPageModel
 {
     public const int UsageDays = 14;
     public const int RecentDeliveries = 20;
@@ -56,7 +57,8 @@ public sealed class ProjectDetailModel(ProjectStore store, UsageReader usage, Bi
     {
         if (await store.GetAsync(ProjectId, ct) is null || ProjectId == MemobaseDb.RootProjectId) return NotFoundPage($"There is no project {ProjectId}.");
         var text = string.IsNullOrWhiteSpace(config) ? null : config.Replace("\r\n", "\n", StringComparison.Ordinal);
-        var error = await store.SetProfileConfigAsync(ProjectId, text, ct);
+        var error = text is null ? null : ProfileConfig.Validate(text);
+        if (error is null) await configs.SetAsync(ProjectId, text, ct);
         if (error is null) return Redirect($"/admin/projects/{Uri.EscapeDataString(ProjectId)}?saved=config");
         Response.StatusCode = StatusCodes.Status400BadRequest;
         return await LoadAsync((text ?? "", error), ct);
@@ -66,7 +68,7 @@ public sealed class ProjectDetailModel(ProjectStore store, UsageReader usage, Bi
     {
         Project = ProjectId == MemobaseDb.RootProjectId ? null : await store.GetAsync(ProjectId, ct);
         if (Project is null) return NotFoundPage($"There is no project {ProjectId}.");
-        Config = rejected?.Text ?? await store.GetProfileConfigAsync(ProjectId, ct);
+        Config = rejected?.Text ?? await configs.GetAsync(ProjectId, ct);
         ConfigError = rejected?.Error;
         Billing = await billing.GetBillingAsync(new Caller(ProjectId, false), ct);
         Usage = await usage.DailyAsync(ProjectId, UsageDays, ct);

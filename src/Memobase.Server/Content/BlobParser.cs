@@ -3,60 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Memobase.Server.Blobs;
-
-/// <summary>One chat message as upstream's OpenAICompatibleMessage: role user|assistant, content, optional alias and created_at.</summary>
-public sealed record ChatMessage(
-    string Role,
-    string Content,
-    string? Alias = null,
-    [property: JsonPropertyName("created_at")] string? CreatedAt = null);
-
-/// <summary>The parsed, normalised content of a blob, and its text rendering (what is token-counted and fed to the LLM).</summary>
-public abstract record BlobContent
-{
-    /// <summary>The JSON stored in <c>blobs.blob_data</c> (the blob minus type/fields/created_at).</summary>
-    public abstract string ToStoredJson();
-
-    /// <summary>Upstream's text rendering, used for token counts, truncation and prompts.</summary>
-    public abstract string Render(DateTimeOffset blobCreatedAt, TimeZoneInfo timeZone);
-
-    protected static string Day(DateTimeOffset at, TimeZoneInfo tz)
-        => TimeZoneInfo.ConvertTime(at, tz).ToString("yyyy/MM/dd", CultureInfo.InvariantCulture);
-}
-
-public sealed record ChatContent(IReadOnlyList<ChatMessage> Messages) : BlobContent
-{
-    public override string ToStoredJson() => JsonSerializer.Serialize(new { messages = Messages }, BlobParser.StoredJson);
-
-    public override string Render(DateTimeOffset blobCreatedAt, TimeZoneInfo timeZone)
-    {
-        var day = Day(blobCreatedAt, timeZone);
-        var sb = new StringBuilder();
-        foreach (var m in Messages)
-        {
-            if (sb.Length > 0) sb.Append('\n');
-            var name = string.IsNullOrEmpty(m.Alias) ? m.Role : $"{m.Alias}({m.Role})";
-            sb.Append('[').Append(m.CreatedAt ?? day).Append("] ").Append(name).Append(": ").Append(m.Content);
-        }
-        return sb.ToString();
-    }
-}
-
-public sealed record SummaryContent(string Summary) : BlobContent
-{
-    public override string ToStoredJson() => JsonSerializer.Serialize(new { summary = Summary }, BlobParser.StoredJson);
-
-    public override string Render(DateTimeOffset blobCreatedAt, TimeZoneInfo timeZone)
-        => $"- {Summary.Replace("\n", " ", StringComparison.Ordinal)}[{Day(blobCreatedAt, timeZone)}]";
-}
-
-public sealed record DocContent(string Content) : BlobContent
-{
-    public override string ToStoredJson() => JsonSerializer.Serialize(new { content = Content }, BlobParser.StoredJson);
-
-    public override string Render(DateTimeOffset blobCreatedAt, TimeZoneInfo timeZone) => Content;
-}
+namespace Memobase.Server.Content;
 
 /// <summary>Parses <c>blob_data</c> by blob type with upstream's rules; errors become errno 400 "Unable to parse blob: …".</summary>
 public static class BlobParser

@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using Memobase.Server.Llm;
+using Memobase.Server.Telemetry;
 
-namespace Memobase.Server.Observability;
+namespace Memobase.Server.Llm;
 
 /// <summary>
 /// Gauges of the LLM throttles of this process (one per server host; tests run several in one process):

@@ -1,6 +1,7 @@
-using Memobase.Server.Blobs;
+using Memobase.Server.Content;
+using Memobase.Server.Llm;
 
-namespace Memobase.Server.Processing.Prompts;
+namespace Memobase.Server.Profiles;
 
 /// <summary>
 /// Picks the profile entries relevant to the latest messages; the answer is a JSON object

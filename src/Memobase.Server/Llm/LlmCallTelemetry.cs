@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Memobase.Server.Llm;
+using Memobase.Server.Telemetry;
 
-namespace Memobase.Server.Observability;
+namespace Memobase.Server.Llm;
 
 /// <summary>
 /// Metrics, span and per-call record of one LLM or embedding call (retries included). The span follows OpenTelemetry's

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Memobase.Server.Data;
 using Memobase.Server.Processing;
+using Memobase.Server.Telemetry;
 
-namespace Memobase.Server.Observability;
+namespace Memobase.Server.Processing;
 
 /// <summary>
 /// Spans and metrics of flush jobs. A job attempt is one <c>flush_job</c> span (kind Consumer) whose parent is the trace

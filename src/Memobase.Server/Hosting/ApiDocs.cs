@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
-using Memobase.Server.Admin;
 using Memobase.Server.Blobs;
 using Memobase.Server.Buffers;
 using Memobase.Server.Context;
@@ -13,8 +12,10 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using Memobase.Server.Content;
+using Memobase.Server.Infrastructure;
 
-namespace Memobase.Server.Infrastructure;
+namespace Memobase.Server.Hosting;
 
 /// <summary>
 /// OpenAPI document at <c>/openapi.json</c> and Swagger UI at <c>/docs</c> (both public, like upstream's FastAPI).

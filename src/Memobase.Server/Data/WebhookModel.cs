@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 
-namespace Memobase.Server.Webhooks;
+namespace Memobase.Server.Data;
 
 /// <summary>A project's webhook: where to POST which events, signed with <see cref="Secret"/>.</summary>
 public sealed class WebhookEndpoint

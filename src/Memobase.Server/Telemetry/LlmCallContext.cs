@@ -1,4 +1,4 @@
-namespace Memobase.Server.Observability;
+namespace Memobase.Server.Telemetry;
 
 /// <summary>
 /// Who an LLM or embedding call is made for, flowing with the async context (like <see cref="System.Diagnostics.Activity.Current"/>):

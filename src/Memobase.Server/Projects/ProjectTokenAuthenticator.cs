@@ -5,8 +5,9 @@ using System.Text;
 using Memobase.Server.Data;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Memobase.Server.Infrastructure;
 
-namespace Memobase.Server.Infrastructure;
+namespace Memobase.Server.Projects;
 
 public sealed class AuthOptions
 {

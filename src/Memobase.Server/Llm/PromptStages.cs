@@ -1,4 +1,4 @@
-namespace Memobase.Server.Processing.Prompts;
+namespace Memobase.Server.Llm;
 
 /// <summary>
 /// Every pipeline system prompt starts with a stable marker line <c>Task-ID: memobase.&lt;stage&gt;</c>, so logs, fakes

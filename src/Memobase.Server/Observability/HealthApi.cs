@@ -1,9 +1,11 @@
 using Memobase.Server.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Memobase.Server.Data;
 using Npgsql;
 
-namespace Memobase.Server.Admin;
+namespace Memobase.Server.Observability;
 
+/// <summary>Upstream's error body of the health and status checks: <c>{"detail": …}</c>.</summary>
 public sealed record HealthDetail(string Detail);
 
 public static class HealthApi
@@ -22,17 +24,7 @@ public static class HealthApi
 
     public static async Task<Results<Ok<ApiResponse<object>>, JsonHttpResult<HealthDetail>>> HealthCheck(NpgsqlDataSource db, CancellationToken ct)
     {
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            await using var cmd = db.CreateCommand("SELECT 1");
-            await cmd.ExecuteScalarAsync(timeout.Token);
-            return Api.Done();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or TimeoutException)
-        {
-            return TypedResults.Json(new HealthDetail("Database not available"), statusCode: StatusCodes.Status500InternalServerError);
-        }
+        if (await DatabaseProbe.CheckAsync(db, TimeSpan.FromSeconds(5), ct) is null) return Api.Done();
+        return TypedResults.Json(new HealthDetail("Database not available"), statusCode: StatusCodes.Status500InternalServerError);
     }
 }

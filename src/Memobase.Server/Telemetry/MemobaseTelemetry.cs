@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace Memobase.Server.Observability;
+namespace Memobase.Server.Telemetry;
 
 /// <summary>
 /// The server's own meter and activity source. Instrument names are the Prometheus names operators see (upstream's

@@ -16,8 +16,9 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
+using Memobase.Server.Infrastructure;
 
-namespace Memobase.Server.Infrastructure;
+namespace Memobase.Server.Hosting;
 
 public static class ServiceRegistration
 {
@@ -43,7 +44,7 @@ public static class ServiceRegistration
         services.AddMemobaseDatabase(builder.Configuration);
         services.AddMemobaseOptions<AuthOptions>().Services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddMemobaseOptions<BufferOptions>().Services.AddSingleton<IValidateOptions<BufferOptions>, BufferOptionsValidator>();
-        services.AddMemobaseOptions<WorkerOptions>();
+        services.AddMemobaseOptions<BackgroundWorkOptions>();
         services.AddMemobaseLlm();
         services.AddMemobaseProfiles();
         services.AddMemobaseProcessing();
@@ -60,27 +61,18 @@ public static class ServiceRegistration
         services.AddMemobaseRateLimiting();
         services.AddSingleton<UsageRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<UsageRecorder>());
-        services.AddSingleton<FlushSignal>();
-        services.AddSingleton<JobQueue>();
-        services.AddSingleton<JobReader>();
         services.AddSingleton<ConversationBuffers>();
         services.AddSingleton<BufferEntryReader>();
         services.AddSingleton<UserDirectory>();
-        services.AddSingleton<ProfileStore>();
-        services.AddSingleton<ProfileImporter>();
         services.AddSingleton<UsageReader>();
         services.AddScoped<ProjectStore>();
-        services.AddSingleton<FlushCoordinator>();
+        services.AddSingleton<ProfileConfigStore>();
         services.AddSingleton<BufferService>();
+        services.AddScoped<BlobStore>();
         services.AddSingleton<BlobService>();
         services.AddSingleton<UserStore>();
-        services.AddSingleton<FlushWorker>();
-        services.AddHostedService(sp => sp.GetRequiredService<FlushWorker>());
         return builder;
     }
-
-    public static OptionsBuilder<T> AddMemobaseOptions<T>(this IServiceCollection services) where T : class
-        => services.AddOptions<T>().BindConfiguration(UpstreamConfiguration.Section).ValidateDataAnnotations().ValidateOnStart();
 
     public static WebApplication UseMemobase(this WebApplication app)
     {
