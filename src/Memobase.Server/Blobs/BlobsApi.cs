@@ -4,6 +4,7 @@ using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Memobase.Server.Content;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Npgsql;
 using NpgsqlTypes;
 using Memobase.Server.Content;
@@ -73,8 +74,6 @@ public sealed class ConversationBuffers(NpgsqlDataSource db)
           AND ($3::uuid IS NULL OR e.blob_id = $3)
           AND ($4 = 'all' OR ($4 = 'extracted') = (e.status = 'done'))
         """;
-
-    private static readonly JsonSerializerOptions MessageJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public async Task<ConversationBufferView?> GetAsync(string? projectId, long id, CancellationToken ct)
     {
@@ -159,7 +158,7 @@ public sealed class ConversationBuffers(NpgsqlDataSource db)
 
     private static ConversationBufferView Read(NpgsqlDataReader r)
     {
-        var m = JsonSerializer.Deserialize<ChatMessage>(r.GetString(8), MessageJson)!;
+        var m = JsonSerializer.Deserialize<ChatMessage>(r.GetString(8), Json.Storage)!;
         var blobCreated = new DateTimeOffset(r.GetDateTime(9), TimeSpan.Zero);
         var status = r.GetString(5);
         return new ConversationBufferView(

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Memobase.Server.Serialization;
 
 namespace Memobase.Server.Content;
 
@@ -20,7 +21,7 @@ public abstract record BlobContent
 
 public sealed record ChatContent(IReadOnlyList<ChatMessage> Messages) : BlobContent
 {
-    public override string ToStoredJson() => JsonSerializer.Serialize(new { messages = Messages }, BlobParser.StoredJson);
+    public override string ToStoredJson() => JsonSerializer.Serialize(new { messages = Messages }, Json.Relaxed);
 
     public override string Render(DateTimeOffset blobCreatedAt, TimeZoneInfo timeZone)
     {
@@ -38,7 +39,7 @@ public sealed record ChatContent(IReadOnlyList<ChatMessage> Messages) : BlobCont
 
 public sealed record SummaryContent(string Summary) : BlobContent
 {
-    public override string ToStoredJson() => JsonSerializer.Serialize(new { summary = Summary }, BlobParser.StoredJson);
+    public override string ToStoredJson() => JsonSerializer.Serialize(new { summary = Summary }, Json.Relaxed);
 
     public override string Render(DateTimeOffset blobCreatedAt, TimeZoneInfo timeZone)
         => $"- {Summary.Replace("\n", " ", StringComparison.Ordinal)}[{Day(blobCreatedAt, timeZone)}]";
@@ -46,7 +47,7 @@ public sealed record SummaryContent(string Summary) : BlobContent
 
 public sealed record DocContent(string Content) : BlobContent
 {
-    public override string ToStoredJson() => JsonSerializer.Serialize(new { content = Content }, BlobParser.StoredJson);
+    public override string ToStoredJson() => JsonSerializer.Serialize(new { content = Content }, Json.Relaxed);
 
     public override string Render(DateTimeOffset blobCreatedAt, TimeZoneInfo timeZone) => Content;
 }

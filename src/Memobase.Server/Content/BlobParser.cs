@@ -11,12 +11,6 @@ public static class BlobParser
     /// <summary>Upper bound of messages in one chat blob (the admin conversation view encodes the index in its id).</summary>
     public const int MaxChatMessages = 10_000;
 
-    internal static readonly JsonSerializerOptions StoredJson = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     /// <returns>The content, or an error message. Unsupported types return a null content and a null error.</returns>
     public static (BlobContent? Content, string? Error) Parse(string blobType, JsonElement data) => blobType switch
     {

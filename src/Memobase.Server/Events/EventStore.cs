@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Memobase.Server.Tokenization;
 using Npgsql;
 using NpgsqlTypes;

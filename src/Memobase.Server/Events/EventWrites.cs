@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Memobase.Server.Data;
-using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Npgsql;
 
 namespace Memobase.Server.Events;

@@ -17,6 +17,7 @@ using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 
 namespace Memobase.Server.Hosting;
 

@@ -15,7 +15,5 @@ public readonly record struct Flag(bool Value)
 
     public static implicit operator bool(Flag flag) => flag.Value;
 
-    public bool ToBoolean() => Value;
-
     public override string ToString() => Value ? "true" : "false";
 }

@@ -3,28 +3,16 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
 namespace Memobase.Server.Mcp;
 
-/// <summary>JSON of tool arguments, results and schemas: snake_case like the REST API.</summary>
+/// <summary>JSON of tool arguments, results and schemas: the REST API's wire format.</summary>
 public static class McpJson
 {
-    /// <summary>Read-only with its resolver set: several hosts in one process (tests) build their tools from it concurrently.</summary>
-    public static readonly JsonSerializerOptions Options = Create();
-
-    private static JsonSerializerOptions Create()
-    {
-        var options = new JsonSerializerOptions
-        {
-            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-            PropertyNameCaseInsensitive = true,
-            TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
-        };
-        options.MakeReadOnly();
-        return options;
-    }
+    public static JsonSerializerOptions Options => Json.Wire;
 }
 
 /// <summary>

@@ -8,7 +8,6 @@ using Memobase.Server.Buffers;
 using Memobase.Server.Context;
 using Memobase.Server.Events;
 using Memobase.Server.Infrastructure;
-using Memobase.Server.Processing;
 using Memobase.Server.Profiles;
 using Memobase.Server.Users;
 using ModelContextProtocol.Protocol;

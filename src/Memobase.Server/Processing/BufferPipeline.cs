@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Memobase.Server.Buffers;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Memobase.Server.Llm;
 using Memobase.Server.Observability;
 using Memobase.Server.Processing.Prompts;
@@ -35,12 +36,6 @@ public sealed partial class BufferPipeline(
     IOptionsMonitor<ProfileOptions> profileOptions,
     ILogger<BufferPipeline> logger)
 {
-    internal static readonly JsonSerializerOptions EventJson = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     /// <summary>Processes one batch of buffered blobs (oldest first) of one user.</summary>
     /// <exception cref="PipelineException">See the class remarks.</exception>
     public async Task<PipelineResult> RunAsync(PipelineInput input, CancellationToken ct)
@@ -86,7 +81,7 @@ public sealed partial class BufferPipeline(
 
         var gistLines = memo.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('-')).ToList();
         var (eventVector, gistVectors) = await EmbedEventAsync(run, EmbeddingText(memo, profiles.Delta, tags), gistLines, ct);
-        var eventData = JsonSerializer.Serialize(new EventData(memo, tags, profiles.Delta.Select(d => d.ToDelta()).ToList()), EventJson);
+        var eventData = JsonSerializer.Serialize(new EventDocument(memo, tags, profiles.Delta.Select(d => d.ToDelta()).ToList()), Json.Relaxed);
         var gists = gistLines.Select((line, i) => new GistPlan(Guid.NewGuid(), line, gistVectors?[i])).ToList();
         var result = new PipelineResult(
             profiles.Adds.Select(a => new ProfileAdd(Guid.NewGuid(), a.Content, a.AttributesJson())).ToList(),
@@ -282,7 +277,7 @@ public sealed partial class BufferPipeline(
             var hits = attributes["update_hits"] is JsonValue v && v.TryGetValue<long>(out var n) ? n : (long?)null;
             attributes["update_hits"] = hits is { } h ? h + 1 : 1;
         }
-        return attributes.ToJsonString(EventJson);
+        return attributes.ToJsonString(Json.Relaxed);
     }
 
     /// <summary>Every topic with more pre-existing profiles than max_profile_subtopics is regrouped; all-or-nothing.</summary>
@@ -486,7 +481,7 @@ public sealed partial class BufferPipeline(
         public string SubTopic { get; } = subTopic;
         public string Content { get; set; } = content;
 
-        public string AttributesJson() => JsonSerializer.Serialize(new SlotAttributes(Topic, SubTopic), EventJson);
+        public string AttributesJson() => JsonSerializer.Serialize(new SlotAttributes(Topic, SubTopic), Json.Relaxed);
 
         public DeltaItem ToDelta() => new(Content, new SlotAttributes(Topic, SubTopic));
     }
@@ -506,7 +501,7 @@ public sealed partial class BufferPipeline(
 
     internal sealed record TagValue(string Tag, string Value);
 
-    internal sealed record EventData(string EventTip, IReadOnlyList<TagValue>? EventTags, IReadOnlyList<DeltaItem> ProfileDelta);
+    internal sealed record EventDocument(string EventTip, IReadOnlyList<TagValue>? EventTags, IReadOnlyList<DeltaItem> ProfileDelta);
 
     // ---------------------------------------------------------------- logging (never prompt/completion text above Debug)
 

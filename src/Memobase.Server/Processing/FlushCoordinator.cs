@@ -3,6 +3,7 @@ using Memobase.Server.Buffers;
 using Memobase.Server.Idempotency;
 using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Microsoft.Extensions.Options;
 using Memobase.Server.Content;
 using Memobase.Server.Telemetry;

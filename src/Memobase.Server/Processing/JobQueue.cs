@@ -3,6 +3,7 @@ using Memobase.Server.Buffers;
 using Memobase.Server.Data;
 using Memobase.Server.Events;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Memobase.Server.Profiles;
 using Memobase.Server.Webhooks;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Memobase.Server.Data;
 using Memobase.Server.Idempotency;
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;

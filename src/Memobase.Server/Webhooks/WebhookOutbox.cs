@@ -1,4 +1,5 @@
 using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Npgsql;
 using NpgsqlTypes;
 

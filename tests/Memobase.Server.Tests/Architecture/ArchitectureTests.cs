@@ -19,7 +19,8 @@ public sealed partial class ArchitectureTests
     /// <summary>The layers, lowest first: a feature may depend on the features of lower layers only.</summary>
     internal static readonly string[][] Layers =
     [
-        ["Content", "Tokenization", "Telemetry", "Data"],
+        ["Data", "Serialization", "Telemetry", "Tokenization"],
+        ["Content"],
         ["Infrastructure"],
         ["Idempotency", "Llm", "Projects"],
         ["Buffers", "Events", "Webhooks"],

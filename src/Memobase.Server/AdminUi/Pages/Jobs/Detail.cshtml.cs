@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Memobase.Server.Infrastructure;
+using Memobase.Server.Serialization;
 using Memobase.Server.Processing;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
