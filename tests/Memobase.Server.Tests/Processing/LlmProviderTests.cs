@@ -5,6 +5,7 @@ using Memobase.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Memobase.Server.Telemetry;
 using static Memobase.Server.Tests.Processing.PipelineTestHost;
 
 namespace Memobase.Server.Tests.Processing;
@@ -149,10 +150,10 @@ public sealed class LlmProviderTests(ProviderApp app) : IClassFixture<ProviderAp
         var provider = new CannedChatClient();
         await using var host = await StartAsync(new Dictionary<string, string?> { ["llm_base_url"] = null, ["llm_api_key"] = null },
             services => services.AddSingleton<IChatClient>(provider));
-        var log = new Memobase.Server.Observability.LlmCallLog();
+        var log = new Memobase.Server.Telemetry.LlmCallLog();
 
         LlmCompletion completion;
-        using (Memobase.Server.Observability.LlmCallContext.ForProject("own-provider", log))
+        using (Memobase.Server.Telemetry.LlmCallContext.ForProject("own-provider", log))
         {
             completion = await host.Llm.CompleteAsync("their-model", "s", "u", CancellationToken.None, maxTokens: 12);
         }
