@@ -1,4 +1,5 @@
 using Memobase.Server.Content;
+using Memobase.Server.Data;
 using Npgsql;
 
 namespace Memobase.Server.Buffers;
@@ -19,13 +20,9 @@ public sealed class BufferEntryReader(NpgsqlDataSource db)
     /// <summary>The ids of a user's buffer entries of one type in one status, oldest first (the capacity endpoint).</summary>
     public async Task<List<Guid>> IdsAsync(string projectId, Guid userId, string blobType, string status, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             SELECT id FROM buffer_entries WHERE project_id = $1 AND user_id = $2 AND blob_type = $3 AND status = $4 ORDER BY seq
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = blobType });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = status });
+            """, projectId, userId, blobType, status);
         var ids = new List<Guid>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) ids.Add(reader.GetGuid(0));
@@ -44,10 +41,9 @@ public sealed class BufferEntryReader(NpgsqlDataSource db)
             """);
         foreach (var cmd in new[] { counts, recent })
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+            Sql.Add(cmd.Parameters, projectId, userId);
         }
-        recent.Parameters.Add(new NpgsqlParameter { Value = limit });
+        Sql.Add(recent.Parameters, limit);
         batch.BatchCommands.Add(counts);
         batch.BatchCommands.Add(recent);
 
@@ -67,11 +63,10 @@ public sealed class BufferEntryReader(NpgsqlDataSource db)
     /// <summary>The buffer entries attached to a job, oldest first (at most 500).</summary>
     public async Task<IReadOnlyList<JobEntry>> JobEntriesAsync(Guid jobId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             SELECT seq, blob_id, blob_type, status, token_size, attempts, last_error, created_at
             FROM buffer_entries WHERE job_id = $1 ORDER BY seq LIMIT 500
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = jobId });
+            """, jobId);
         var list = new List<JobEntry>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
@@ -89,16 +84,13 @@ public sealed class BufferEntryReader(NpgsqlDataSource db)
     public async Task<List<(ChatContent Chat, DateTimeOffset CreatedAt)>> UnprocessedChatsAsync(string projectId, Guid userId, int limit,
         CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             SELECT b.blob_data::text, b.created_at
             FROM buffer_entries e JOIN blobs b ON b.project_id = e.project_id AND b.id = e.blob_id
             WHERE e.project_id = $1 AND e.user_id = $2 AND e.blob_type = 'chat' AND e.status IN ('idle', 'processing', 'failed')
             ORDER BY e.seq DESC
             LIMIT $3
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
+            """, projectId, userId, limit);
         var chats = new List<(ChatContent, DateTimeOffset)>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -4,7 +4,6 @@ using Memobase.Server.Projects;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 using Memobase.Server.Content;
 
 namespace Memobase.Server.Buffers;
@@ -27,16 +26,8 @@ public sealed class BufferService(NpgsqlDataSource db, IOptionsMonitor<BufferOpt
         var blobId = Guid.NewGuid();
         usage.RecordInsertRequest(caller.ProjectId);
 
-        await using var cmd = db.CreateCommand(BufferSql.InsertBlob, shared);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = caller.ProjectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = blobId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = blobType });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = content.ToStoredJson(), NpgsqlDbType = NpgsqlDbType.Jsonb });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)fieldsJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = createdAt.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Guid.NewGuid() });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = tokens });
+        await using var cmd = Sql.Command(db, shared, BufferSql.InsertBlob, caller.ProjectId, userId, blobId, blobType,
+            Sql.Jsonb(content.ToStoredJson()), Sql.Jsonb(fieldsJson), Sql.TimestampTz(createdAt.UtcDateTime), Guid.NewGuid(), tokens);
         long inserted, idleBefore;
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {

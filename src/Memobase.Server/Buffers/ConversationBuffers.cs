@@ -4,7 +4,6 @@ using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Serialization;
 using Npgsql;
-using NpgsqlTypes;
 using Memobase.Server.Content;
 
 namespace Memobase.Server.Buffers;
@@ -77,10 +76,8 @@ public sealed class ConversationBuffers(NpgsqlDataSource db)
 
     public async Task<ConversationBufferView?> GetAsync(string? projectId, long id, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"{Select}\nWHERE e.seq = $1 AND m.idx = $2 AND e.blob_type = 'chat' AND ($3::text IS NULL OR e.project_id = $3)");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = id / MessagesPerEntry });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = id % MessagesPerEntry + 1 });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var cmd = Sql.Command(db, $"{Select}\nWHERE e.seq = $1 AND m.idx = $2 AND e.blob_type = 'chat' AND ($3::text IS NULL OR e.project_id = $3)",
+            id / MessagesPerEntry, id % MessagesPerEntry + 1, Sql.Text(projectId));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }
@@ -91,8 +88,7 @@ public sealed class ConversationBuffers(NpgsqlDataSource db)
         await using var batch = db.CreateBatch();
         var list = new NpgsqlBatchCommand($"{Select}\n{Filter}\nORDER BY e.seq DESC, m.idx LIMIT $5 OFFSET $6");
         AddFilter(list, q);
-        list.Parameters.Add(new NpgsqlParameter { Value = q.PageSize });
-        list.Parameters.Add(new NpgsqlParameter { Value = (long)(q.Page - 1) * q.PageSize });
+        Sql.Add(list.Parameters, q.PageSize, (long)(q.Page - 1) * q.PageSize);
         var count = new NpgsqlBatchCommand($"""
             SELECT coalesce(sum(jsonb_array_length(b.blob_data -> 'messages')), 0)::bigint
             FROM buffer_entries e JOIN blobs b ON b.project_id = e.project_id AND b.id = e.blob_id
@@ -134,9 +130,7 @@ public sealed class ConversationBuffers(NpgsqlDataSource db)
 
     private async Task<ConversationChange> ChangeAsync(string sql, string? projectId, IReadOnlyCollection<long> ids, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(sql);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = ids.Select(i => i / MessagesPerEntry).Distinct().ToArray() });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var cmd = Sql.Command(db, sql, ids.Select(i => i / MessagesPerEntry).Distinct().ToArray(), Sql.Text(projectId));
         var messages = 0;
         var users = new SortedSet<string>(StringComparer.Ordinal);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -150,10 +144,7 @@ public sealed class ConversationBuffers(NpgsqlDataSource db)
 
     private static void AddFilter(NpgsqlBatchCommand cmd, ConversationQuery q)
     {
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)q.ProjectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)q.UserId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)q.BlobId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = q.State, NpgsqlDbType = NpgsqlDbType.Text });
+        Sql.Add(cmd.Parameters, Sql.Text(q.ProjectId), Sql.Uuid(q.UserId), Sql.Uuid(q.BlobId), Sql.Text(q.State));
     }
 
     private static ConversationBufferView Read(NpgsqlDataReader r)

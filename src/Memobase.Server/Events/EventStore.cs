@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
+using Memobase.Server.Data;
 using Memobase.Server.Serialization;
 using Memobase.Server.Tokenization;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Events;
 
@@ -120,8 +120,7 @@ public sealed class EventStore(NpgsqlDataSource db)
             ORDER BY created_at DESC, id LIMIT $4
             """);
         AddScope(cmd, projectId, userId);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Math.Clamp(days, -MaxDays, MaxDays) });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Math.Max(0, topk) });
+        Sql.Add(cmd.Parameters, Math.Clamp(days, -MaxDays, MaxDays), Math.Max(0, topk));
         return await ReadEventsAsync(cmd, withSimilarity: false, ct);
     }
 
@@ -142,8 +141,8 @@ public sealed class EventStore(NpgsqlDataSource db)
               ORDER BY created_at DESC, id LIMIT $3
               """);
         AddScope(cmd, projectId, userId);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Math.Max(0, topk) });
-        if (containment is not null) cmd.Parameters.Add(new NpgsqlParameter { Value = containment, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        Sql.Add(cmd.Parameters, Math.Max(0, topk));
+        if (containment is not null) Sql.Add(cmd.Parameters, Sql.Jsonb(containment));
         return await ReadEventsAsync(cmd, withSimilarity: false, ct);
     }
 
@@ -156,8 +155,7 @@ public sealed class EventStore(NpgsqlDataSource db)
             WHERE project_id = $1 AND user_id = $2 AND id = $3
             """);
         AddScope(cmd, projectId, userId);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = eventId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = patchJson, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        Sql.Add(cmd.Parameters, eventId, Sql.Jsonb(patchJson));
         return await cmd.ExecuteNonQueryAsync(ct) > 0;
     }
 
@@ -166,7 +164,7 @@ public sealed class EventStore(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand("DELETE FROM user_events WHERE project_id = $1 AND user_id = $2 AND id = $3");
         AddScope(cmd, projectId, userId);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = eventId });
+        Sql.Add(cmd.Parameters, eventId);
         return await cmd.ExecuteNonQueryAsync(ct) > 0;
     }
 
@@ -179,8 +177,7 @@ public sealed class EventStore(NpgsqlDataSource db)
             ORDER BY created_at DESC, id LIMIT $4
             """);
         AddScope(cmd, projectId, userId);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Math.Clamp(days, -MaxDays, MaxDays) });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Math.Max(0, topk) });
+        Sql.Add(cmd.Parameters, Math.Clamp(days, -MaxDays, MaxDays), Math.Max(0, topk));
         return await ReadGistsAsync(cmd, withSimilarity: false, ct);
     }
 
@@ -194,7 +191,7 @@ public sealed class EventStore(NpgsqlDataSource db)
             WHERE project_id = $1 AND user_id = $2 AND event_id = ANY($3) ORDER BY created_at, id
             """);
         AddScope(cmd, projectId, userId);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = eventIds.ToArray() });
+        Sql.Add(cmd.Parameters, eventIds.ToArray());
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -222,8 +219,7 @@ public sealed class EventStore(NpgsqlDataSource db)
 
     internal static void AddScope(NpgsqlCommand cmd, string projectId, Guid userId)
     {
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+        Sql.Add(cmd.Parameters, projectId, userId);
     }
 
     internal static async Task<List<EventRow>> ReadEventsAsync(NpgsqlCommand cmd, bool withSimilarity, CancellationToken ct)

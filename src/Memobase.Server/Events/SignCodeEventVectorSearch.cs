@@ -2,7 +2,6 @@ using System.Collections;
 using Memobase.Server.Data;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Events;
 
@@ -99,11 +98,10 @@ public sealed class SignCodeEventVectorSearch : IEventVectorSearch, IAsyncDispos
             var (signs, planes) = SignCode.Query(query.Vector);
             await using var cmd = _searchDb.CreateCommand(sql);
             EventStore.AddScope(cmd, query.ProjectId, query.UserId);
-            cmd.Parameters.Add(Bits(signs));
-            cmd.Parameters.Add(new NpgsqlParameter { Value = Math.Clamp(query.TimeRangeInDays, -EventStore.MaxDays, EventStore.MaxDays) });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (int)Math.Min(int.MaxValue, (long)rescore * FirstStageFactor) });
-            foreach (var plane in planes) cmd.Parameters.Add(Bits(plane));
-            cmd.Parameters.Add(new NpgsqlParameter { Value = rescore });
+            Sql.Add(cmd.Parameters, Sql.Varbit(signs), Math.Clamp(query.TimeRangeInDays, -EventStore.MaxDays, EventStore.MaxDays),
+                (int)Math.Min(int.MaxValue, (long)rescore * FirstStageFactor));
+            foreach (var plane in planes) Sql.Add(cmd.Parameters, Sql.Varbit(plane));
+            Sql.Add(cmd.Parameters, rescore);
 
             var scored = new List<(T Row, double Similarity)>();
             await using var reader = await cmd.ExecuteReaderAsync(budget.Token);
@@ -131,8 +129,6 @@ public sealed class SignCodeEventVectorSearch : IEventVectorSearch, IAsyncDispos
             _slots.Release();
         }
     }
-
-    private static NpgsqlParameter Bits(BitArray bits) => new() { Value = bits, NpgsqlDbType = NpgsqlDbType.Varbit };
 
     public ValueTask DisposeAsync()
     {

@@ -1,6 +1,5 @@
 using Memobase.Server.Data;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Idempotency;
 
@@ -31,10 +30,7 @@ public sealed class IdempotencyStore(NpgsqlDataSource db)
                 RETURNING 1
                 """, tx.Connection, tx))
             {
-                claim.Parameters.Add(new NpgsqlParameter { Value = projectId });
-                claim.Parameters.Add(new NpgsqlParameter { Value = key });
-                claim.Parameters.Add(new NpgsqlParameter { Value = requestHash });
-                claim.Parameters.Add(new NpgsqlParameter { Value = retention.TotalSeconds });
+                Sql.Add(claim.Parameters, projectId, key, requestHash, retention.TotalSeconds);
                 if (await claim.ExecuteScalarAsync(ct) is not null) return null;
             }
 
@@ -42,8 +38,7 @@ public sealed class IdempotencyStore(NpgsqlDataSource db)
             await using var read = new NpgsqlCommand("""
                 SELECT request_hash, status, response_status, response_body, job_id FROM idempotency_keys WHERE project_id = $1 AND key = $2
                 """, tx.Connection, tx);
-            read.Parameters.Add(new NpgsqlParameter { Value = projectId });
-            read.Parameters.Add(new NpgsqlParameter { Value = key });
+            Sql.Add(read.Parameters, projectId, key);
             await using var reader = await read.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
             {
@@ -62,25 +57,17 @@ public sealed class IdempotencyStore(NpgsqlDataSource db)
             UPDATE idempotency_keys SET status = $3, response_status = $4, response_body = $5, job_id = $6
             WHERE project_id = $1 AND key = $2
             """, tx.Connection, tx);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = status });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = responseStatus });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = responseBody });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)jobId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        Sql.Add(cmd.Parameters, projectId, key, status, responseStatus, responseBody, Sql.Uuid(jobId));
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Replaces the response of a key that awaited its flush by the final one.</summary>
     public async Task FinishAsync(string projectId, string key, string responseBody, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"""
+        await using var cmd = Sql.Command(db, $"""
             UPDATE idempotency_keys SET status = '{IdempotencyKeyStatus.Completed}', response_body = $3
             WHERE project_id = $1 AND key = $2 AND status = '{IdempotencyKeyStatus.AwaitingFlush}'
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = key });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = responseBody });
+            """, projectId, key, responseBody);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 

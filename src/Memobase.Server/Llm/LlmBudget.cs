@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Memobase.Server.Data;
 using Memobase.Server.Tokenization;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -150,14 +151,7 @@ public sealed partial class LlmBudget : IDisposable
                 RETURNING 1)
             SELECT EXISTS (SELECT 1 FROM taken), {r}, {t} FROM llm_budget_buckets WHERE name = $1
             """, conn);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = BucketName });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = _requestsPerSecond });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = _requestCap });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = _tokensPerSecond });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = _tokenCap });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (double)requests });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (double)tokens });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = force });
+        Sql.Add(cmd.Parameters, BucketName, _requestsPerSecond, _requestCap, _tokensPerSecond, _tokenCap, (double)requests, (double)tokens, force);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct) || reader.GetBoolean(0)) return null;
         return (reader.GetDouble(1), reader.GetDouble(2));
@@ -171,9 +165,7 @@ public sealed partial class LlmBudget : IDisposable
             INSERT INTO llm_budget_buckets (name, requests, tokens, updated_at) VALUES ($1, $2, $3, clock_timestamp())
             ON CONFLICT (name) DO NOTHING
             """, conn);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = BucketName });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = _requestCap });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = _tokenCap });
+        Sql.Add(cmd.Parameters, BucketName, _requestCap, _tokenCap);
         await cmd.ExecuteNonQueryAsync(ct);
         _rowEnsured = true;
     }

@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Memobase.Server.Data;
 using Memobase.Server.Serialization;
 using Npgsql;
-using NpgsqlTypes;
 using Memobase.Server.Buffers;
 
 namespace Memobase.Server.Processing;
@@ -46,8 +46,7 @@ public sealed class JobReader(NpgsqlDataSource db)
         await using var batch = db.CreateBatch();
         var list = new NpgsqlBatchCommand($"SELECT {JobColumns} FROM flush_jobs{ListFilter} ORDER BY created_at DESC, id LIMIT $4 OFFSET $5");
         AddFilter(list, projectId, status, userId);
-        list.Parameters.Add(new NpgsqlParameter { Value = limit });
-        list.Parameters.Add(new NpgsqlParameter { Value = offset });
+        Sql.Add(list.Parameters, limit, offset);
         var count = new NpgsqlBatchCommand("SELECT count(*) FROM flush_jobs" + ListFilter);
         AddFilter(count, projectId, status, userId);
         batch.BatchCommands.Add(list);
@@ -63,9 +62,8 @@ public sealed class JobReader(NpgsqlDataSource db)
 
     public async Task<JobSummary?> GetSummaryAsync(string? projectId, Guid jobId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"SELECT {JobColumns} FROM flush_jobs WHERE id = $1 AND ($2::text IS NULL OR project_id = $2)");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = jobId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var cmd = Sql.Command(db, $"SELECT {JobColumns} FROM flush_jobs WHERE id = $1 AND ($2::text IS NULL OR project_id = $2)",
+            jobId, Sql.Text(projectId));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         return await r.ReadAsync(ct) ? ReadJob(r) : null;
     }
@@ -80,8 +78,7 @@ public sealed class JobReader(NpgsqlDataSource db)
             FROM flush_jobs WHERE id = $1 AND ($2::text IS NULL OR project_id = $2)
             """, conn))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = jobId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            Sql.Add(cmd.Parameters, jobId, Sql.Text(projectId));
             await using var r = await cmd.ExecuteReaderAsync(ct);
             if (await r.ReadAsync(ct))
             {
@@ -100,7 +97,7 @@ public sealed class JobReader(NpgsqlDataSource db)
             FROM flush_job_attempts WHERE job_id = $1 ORDER BY attempt
             """, conn))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = jobId });
+            Sql.Add(cmd.Parameters, jobId);
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct))
             {
@@ -139,7 +136,7 @@ public sealed class JobReader(NpgsqlDataSource db)
 
     public async Task<QueueStats> StatsAsync(string? projectId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             SELECT count(*) FILTER (WHERE status = 'queued'),
                    count(*) FILTER (WHERE status = 'running'),
                    count(*) FILTER (WHERE status = 'failed'),
@@ -148,8 +145,7 @@ public sealed class JobReader(NpgsqlDataSource db)
             FROM flush_jobs
             WHERE ($1::text IS NULL OR project_id = $1)
               AND (status IN ('queued', 'running', 'failed') OR finished_at > now() - interval '1 hour')
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            """, Sql.Text(projectId));
         await using var r = await cmd.ExecuteReaderAsync(ct);
         await r.ReadAsync(ct);
         return new QueueStats(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4));
@@ -158,15 +154,13 @@ public sealed class JobReader(NpgsqlDataSource db)
     /// <summary>Attempts that ended in failure (failed or expired) within the last 24 hours, newest first.</summary>
     public async Task<IReadOnlyList<RecentFailure>> RecentFailuresAsync(string? projectId, int limit, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             SELECT j.id, j.project_id, j.user_id, a.attempt, a.outcome, a.error, coalesce(a.finished_at, a.started_at)
             FROM flush_job_attempts a JOIN flush_jobs j ON j.id = a.job_id
             WHERE a.outcome IN ('failed', 'expired') AND coalesce(a.finished_at, a.started_at) > now() - interval '24 hours'
               AND ($1::text IS NULL OR j.project_id = $1)
             ORDER BY 7 DESC LIMIT $2
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
+            """, Sql.Text(projectId), limit);
         var list = new List<RecentFailure>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
@@ -179,9 +173,7 @@ public sealed class JobReader(NpgsqlDataSource db)
 
     private static void AddFilter(NpgsqlBatchCommand cmd, string? projectId, string? status, Guid? userId)
     {
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)status ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)userId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        Sql.Add(cmd.Parameters, Sql.Text(status), Sql.Uuid(userId), Sql.Text(projectId));
     }
 
     private static JobSummary ReadJob(NpgsqlDataReader r) => new(

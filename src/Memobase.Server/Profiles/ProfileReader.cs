@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Memobase.Server.Data;
 using Memobase.Server.Serialization;
 using Memobase.Server.Tokenization;
 using Npgsql;
@@ -110,16 +111,14 @@ public sealed class ProfileReader(NpgsqlDataSource db)
 {
     public async Task<List<StoredProfile>> LoadAsync(string projectId, Guid userId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             SELECT id, content,
                    CASE WHEN jsonb_typeof(attributes -> 'topic') = 'string' THEN attributes ->> 'topic' END,
                    CASE WHEN jsonb_typeof(attributes -> 'sub_topic') = 'string' THEN attributes ->> 'sub_topic' END,
                    attributes::text, created_at, updated_at
             FROM user_profiles WHERE project_id = $1 AND user_id = $2
             ORDER BY updated_at DESC, id
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+            """, projectId, userId);
         var result = new List<StoredProfile>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

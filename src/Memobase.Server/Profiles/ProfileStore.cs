@@ -3,7 +3,6 @@ using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Users;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Profiles;
 
@@ -13,10 +12,7 @@ public sealed class ProfileStore(NpgsqlDataSource db)
     /// <returns>False when the profile does not exist for that user.</returns>
     public async Task<bool> DeleteAsync(string projectId, Guid userId, Guid profileId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("DELETE FROM user_profiles WHERE project_id = $1 AND user_id = $2 AND id = $3");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = profileId });
+        await using var cmd = Sql.Command(db, "DELETE FROM user_profiles WHERE project_id = $1 AND user_id = $2 AND id = $3", projectId, userId, profileId);
         return await cmd.ExecuteNonQueryAsync(ct) > 0;
     }
 
@@ -31,15 +27,10 @@ public sealed class ProfileStore(NpgsqlDataSource db)
         }
 
         var id = Guid.NewGuid();
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, shared, """
             INSERT INTO user_profiles (project_id, id, user_id, content, attributes)
             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM users WHERE project_id = $1 AND id = $3)
-            """, shared);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = content });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = attributes!.Value.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            """, projectId, id, userId, content, Sql.Jsonb(attributes!.Value.GetRawText()));
         var inserted = await cmd.ExecuteNonQueryAsync(ct);
         return inserted == 0 ? (null, UserStore.NotFound(userId)) : (id, null);
     }
@@ -52,20 +43,10 @@ public sealed class ProfileStore(NpgsqlDataSource db)
     public async Task<bool> UpdateAsync(string projectId, Guid userId, Guid profileId, string content,
         JsonElement? replaceAttributes, string? mergeAttributes, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             UPDATE user_profiles SET content = $4, attributes = coalesce($5, attributes) || coalesce($6, '{}'::jsonb), updated_at = now()
             WHERE project_id = $1 AND user_id = $2 AND id = $3
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = profileId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = content });
-        cmd.Parameters.Add(new NpgsqlParameter
-        {
-            Value = replaceAttributes is { } a ? a.GetRawText() : DBNull.Value,
-            NpgsqlDbType = NpgsqlDbType.Jsonb,
-        });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)mergeAttributes ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
+            """, projectId, userId, profileId, content, Sql.Jsonb(replaceAttributes?.GetRawText()), Sql.Jsonb(mergeAttributes));
         return await cmd.ExecuteNonQueryAsync(ct) > 0;
     }
 

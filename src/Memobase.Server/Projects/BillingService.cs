@@ -118,13 +118,11 @@ public sealed class BillingService(NpgsqlDataSource db, UsageRecorder usage, IOp
     private async Task<(string Status, long Cost)> StatusAndMonthCostAsync(string projectId, CancellationToken ct)
     {
         var today = clock.GetUtcNow();
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             SELECT (SELECT status FROM projects WHERE project_id = $1),
                    (SELECT coalesce(sum(total_input_token + total_output_token), 0)::bigint FROM usage_daily
                      WHERE project_id = $1 AND day >= $2)
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = new DateOnly(today.Year, today.Month, 1) });
+            """, projectId, new DateOnly(today.Year, today.Month, 1));
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.IsDBNull(0) ? ProjectStatus.Active : reader.GetString(0), reader.GetInt64(1));

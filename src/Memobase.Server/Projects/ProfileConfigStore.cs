@@ -1,3 +1,4 @@
+using Memobase.Server.Data;
 using Npgsql;
 
 namespace Memobase.Server.Projects;
@@ -13,8 +14,7 @@ public sealed class ProfileConfigStore(NpgsqlDataSource db)
     /// <summary>The stored profile_config ("" when none).</summary>
     public async Task<string> GetAsync(string projectId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(Select);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        await using var cmd = Sql.Command(db, Select, projectId);
         return await cmd.ExecuteScalarAsync(ct) as string ?? "";
     }
 
@@ -22,16 +22,14 @@ public sealed class ProfileConfigStore(NpgsqlDataSource db)
     public static async Task<string> GetAsync(NpgsqlConnection connection, string projectId, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(Select, connection);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        Sql.Add(cmd.Parameters, projectId);
         return await cmd.ExecuteScalarAsync(ct) as string ?? "";
     }
 
     /// <summary>Stores <paramref name="config"/> verbatim (null clears it); the caller has validated it.</summary>
     public async Task SetAsync(string projectId, string? config, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("UPDATE projects SET profile_config = $2, updated_at = now() WHERE project_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)config ?? DBNull.Value });
+        await using var cmd = Sql.Command(db, "UPDATE projects SET profile_config = $2, updated_at = now() WHERE project_id = $1", projectId, config);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 }

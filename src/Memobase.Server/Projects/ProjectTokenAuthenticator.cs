@@ -78,8 +78,7 @@ public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonit
         var now = clock.GetTimestamp();
         if (_cache.TryGetValue(token, out var hit) && hit.ExpiresAt > now) return (hit.Caller, null);
 
-        await using var cmd = db.CreateCommand("SELECT project_secret, status FROM projects WHERE project_id = $1");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        await using var cmd = Sql.Command(db, "SELECT project_secret, status FROM projects WHERE project_id = $1", projectId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct) || projectId == MemobaseDb.RootProjectId) return (null, "Your project is not exists!");
         var secret = reader.GetString(0);

@@ -1,6 +1,6 @@
 using System.Globalization;
+using Memobase.Server.Data;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Projects;
 
@@ -29,9 +29,7 @@ public sealed class UsageReader(NpgsqlDataSource db, UsageRecorder usage, TimePr
             GROUP BY day
             """))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = from });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = today });
+            Sql.Add(cmd.Parameters, Sql.Text(projectId), from, today);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -53,14 +51,12 @@ public sealed class UsageReader(NpgsqlDataSource db, UsageRecorder usage, TimePr
     {
         await usage.FlushAsync(ct);
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             SELECT project_id, sum(total_input_token)::bigint AS i, sum(total_output_token)::bigint AS o
             FROM usage_daily WHERE day >= $1
             GROUP BY project_id HAVING sum(total_input_token + total_output_token) > 0
             ORDER BY sum(total_input_token + total_output_token) DESC, project_id LIMIT $2
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = today.AddDays(-Math.Max(0, days - 1)) });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = limit });
+            """, today.AddDays(-Math.Max(0, days - 1)), limit);
         var list = new List<ProjectTokens>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) list.Add(new ProjectTokens(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));

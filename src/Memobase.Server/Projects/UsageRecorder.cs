@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Memobase.Server.Data;
 using Npgsql;
 
 namespace Memobase.Server.Projects;
@@ -63,12 +64,13 @@ public sealed partial class UsageRecorder(NpgsqlDataSource db, TimeProvider cloc
                         total_output_token = u.total_output_token + EXCLUDED.total_output_token
                     """, conn);
                 var rows = batch.ToArray();
-                cmd.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Project).ToArray() });
-                cmd.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Key.Day).ToArray() });
-                cmd.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => Interlocked.Read(ref r.Value.Insert)).ToArray() });
-                cmd.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => Interlocked.Read(ref r.Value.SuccessInsert)).ToArray() });
-                cmd.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => Interlocked.Read(ref r.Value.InputTokens)).ToArray() });
-                cmd.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => Interlocked.Read(ref r.Value.OutputTokens)).ToArray() });
+                Sql.Add(cmd.Parameters,
+                    rows.Select(r => r.Key.Project).ToArray(),
+                    rows.Select(r => r.Key.Day).ToArray(),
+                    rows.Select(r => Interlocked.Read(ref r.Value.Insert)).ToArray(),
+                    rows.Select(r => Interlocked.Read(ref r.Value.SuccessInsert)).ToArray(),
+                    rows.Select(r => Interlocked.Read(ref r.Value.InputTokens)).ToArray(),
+                    rows.Select(r => Interlocked.Read(ref r.Value.OutputTokens)).ToArray());
                 await cmd.ExecuteNonQueryAsync(ct);
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException)

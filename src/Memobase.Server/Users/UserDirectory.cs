@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Memobase.Server.Data;
 using Memobase.Server.Serialization;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Users;
 
@@ -58,11 +58,9 @@ public sealed class UserDirectory(NpgsqlDataSource db)
         var count = new NpgsqlBatchCommand($"SELECT count(*) FROM users u {filter}");
         foreach (var cmd in new[] { list, count })
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)query.ProjectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (query.Search ?? "").Trim().ToLowerInvariant() });
+            Sql.Add(cmd.Parameters, Sql.Text(query.ProjectId), (query.Search ?? "").Trim().ToLowerInvariant());
         }
-        list.Parameters.Add(new NpgsqlParameter { Value = query.Limit });
-        list.Parameters.Add(new NpgsqlParameter { Value = query.Offset });
+        Sql.Add(list.Parameters, query.Limit, query.Offset);
         batch.BatchCommands.Add(list);
         batch.BatchCommands.Add(count);
 
@@ -77,12 +75,10 @@ public sealed class UserDirectory(NpgsqlDataSource db)
     /// <summary>The projects that have a user with this id (one unless ids were chosen by clients), limited to one project when given.</summary>
     public async Task<List<UserListing>> FindAsync(string? projectId, Guid userId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"""
+        await using var cmd = Sql.Command(db, $"""
             SELECT {Columns}, NULL::text
             FROM users u WHERE u.id = $1 AND ($2::text IS NULL OR u.project_id = $2) ORDER BY u.project_id
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)projectId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            """, userId, Sql.Text(projectId));
         var users = new List<UserListing>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) users.Add(Read(reader));

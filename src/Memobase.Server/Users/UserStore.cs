@@ -2,7 +2,6 @@ using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Webhooks;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Users;
 
@@ -18,22 +17,18 @@ public sealed class UserStore(NpgsqlDataSource db)
     /// <returns>False when the user already exists in the project (it is left unchanged).</returns>
     public async Task<bool> CreateAsync(string projectId, Guid userId, string? fieldsJson, RequestTransaction? shared, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, shared, """
             INSERT INTO users (project_id, id, additional_fields) VALUES ($1, $2, $3)
             ON CONFLICT (project_id, id) DO NOTHING
-            """, shared);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)fieldsJson ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb });
+            """, projectId, userId, Sql.Jsonb(fieldsJson));
         return await cmd.ExecuteNonQueryAsync(ct) > 0;
     }
 
     /// <summary>The user's custom fields (raw JSON or null) and timestamps, or null when the project has no such user.</summary>
     public async Task<(string? FieldsJson, DateTime CreatedAt, DateTime UpdatedAt)?> GetAsync(string projectId, Guid userId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("SELECT additional_fields::text, created_at, updated_at FROM users WHERE project_id = $1 AND id = $2");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+        await using var cmd = Sql.Command(db, "SELECT additional_fields::text, created_at, updated_at FROM users WHERE project_id = $1 AND id = $2",
+            projectId, userId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
         return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetDateTime(1), reader.GetDateTime(2));
@@ -43,10 +38,8 @@ public sealed class UserStore(NpgsqlDataSource db)
     /// <returns>False when the project has no such user.</returns>
     public async Task<bool> UpdateFieldsAsync(string projectId, Guid userId, string fieldsJson, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("UPDATE users SET additional_fields = $3, updated_at = now() WHERE project_id = $1 AND id = $2");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = fieldsJson, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        await using var cmd = Sql.Command(db, "UPDATE users SET additional_fields = $3, updated_at = now() WHERE project_id = $1 AND id = $2",
+            projectId, userId, Sql.Jsonb(fieldsJson));
         return await cmd.ExecuteNonQueryAsync(ct) > 0;
     }
 
@@ -58,8 +51,7 @@ public sealed class UserStore(NpgsqlDataSource db)
         await using var tx = await conn.BeginTransactionAsync(ct);
         await using (var cmd = new NpgsqlCommand("DELETE FROM users WHERE project_id = $1 AND id = $2", conn, tx))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = projectId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = userId });
+            Sql.Add(cmd.Parameters, projectId, userId);
             if (await cmd.ExecuteNonQueryAsync(ct) == 0) return false;
         }
         await WebhookOutbox.WriteAsync(conn, tx, projectId, WebhookEvents.UserDeleted, userId, new UserDeletedData(projectId, userId), ct);

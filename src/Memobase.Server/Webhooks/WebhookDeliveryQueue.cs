@@ -1,3 +1,4 @@
+using Memobase.Server.Data;
 using Npgsql;
 
 namespace Memobase.Server.Webhooks;
@@ -15,7 +16,7 @@ public sealed class WebhookDeliveryQueue(NpgsqlDataSource db)
 {
     public async Task<ClaimedDelivery?> ClaimAsync(TimeSpan lease, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             WITH next AS (
                 SELECT d.id FROM webhook_deliveries d
                 JOIN webhook_endpoints e ON e.project_id = d.project_id AND e.id = d.endpoint_id
@@ -31,8 +32,7 @@ public sealed class WebhookDeliveryQueue(NpgsqlDataSource db)
             FROM next, webhook_endpoints e
             WHERE d.id = next.id AND e.project_id = d.project_id AND e.id = d.endpoint_id
             RETURNING d.id, d.project_id, d.endpoint_id, d.event_type, d.payload::text, d.attempts, e.url, e.secret
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = lease.TotalSeconds });
+            """, lease.TotalSeconds);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct)) return null;
         return new ClaimedDelivery(reader.GetString(0), reader.GetString(1), reader.GetGuid(2), reader.GetString(3), reader.GetString(4),
@@ -42,17 +42,14 @@ public sealed class WebhookDeliveryQueue(NpgsqlDataSource db)
     /// <summary>Marks the delivery delivered and resets the endpoint's failure count.</summary>
     public async Task RecordSuccessAsync(ClaimedDelivery delivery, int statusCode, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             WITH d AS (
                 UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_status_code = $3, last_error = NULL, updated_at = now()
                 WHERE id = $1 AND attempts = $2 AND status = 'pending'
                 RETURNING project_id, endpoint_id)
             UPDATE webhook_endpoints e SET consecutive_failures = 0, updated_at = now()
             FROM d WHERE e.project_id = d.project_id AND e.id = d.endpoint_id AND e.consecutive_failures <> 0
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = delivery.Id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = delivery.Attempt });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = statusCode });
+            """, delivery.Id, delivery.Attempt, statusCode);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -74,12 +71,7 @@ public sealed class WebhookDeliveryQueue(NpgsqlDataSource db)
             WHERE id = $1 AND attempts = $2 AND status = 'pending'
             """, conn, tx))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = delivery.Id });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = delivery.Attempt });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = failed });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = backoff.TotalSeconds });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)statusCode ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = Truncate(error, 1000) });
+            Sql.Add(cmd.Parameters, delivery.Id, delivery.Attempt, failed, backoff.TotalSeconds, Sql.Typed(statusCode, NpgsqlTypes.NpgsqlDbType.Integer), Truncate(error, 1000));
             if (await cmd.ExecuteNonQueryAsync(ct) == 0 || !failed)
             {
                 await tx.CommitAsync(ct);
@@ -96,10 +88,7 @@ public sealed class WebhookDeliveryQueue(NpgsqlDataSource db)
             """, conn, tx))
         {
             var reason = $"disabled after {disableAfter} failed deliveries in a row; the last one: {Truncate(error, 300)}";
-            cmd.Parameters.Add(new NpgsqlParameter { Value = delivery.ProjectId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = delivery.EndpointId });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = disableAfter });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = reason });
+            Sql.Add(cmd.Parameters, delivery.ProjectId, delivery.EndpointId, disableAfter, reason);
             if (await cmd.ExecuteScalarAsync(ct) is true) disabled = reason;
         }
         await tx.CommitAsync(ct);
@@ -109,23 +98,20 @@ public sealed class WebhookDeliveryQueue(NpgsqlDataSource db)
     /// <summary>Gives a claimed attempt back (shutdown during a send): due again at once, the attempt not counted.</summary>
     public async Task ReleaseAsync(ClaimedDelivery delivery, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             UPDATE webhook_deliveries SET attempts = attempts - 1, next_attempt_at = now(), updated_at = now()
             WHERE id = $1 AND attempts = $2 AND status = 'pending'
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = delivery.Id });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = delivery.Attempt });
+            """, delivery.Id, delivery.Attempt);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Deletes delivered and failed deliveries last changed before <paramref name="olderThan"/> ago (at most 10,000 per call).</summary>
     public async Task<int> PurgeAsync(TimeSpan olderThan, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = Sql.Command(db, """
             DELETE FROM webhook_deliveries WHERE id IN (
                 SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < now() - make_interval(secs => $1) LIMIT 10000)
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = olderThan.TotalSeconds });
+            """, olderThan.TotalSeconds);
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 

@@ -1,7 +1,7 @@
+using Memobase.Server.Data;
 using Memobase.Server.Infrastructure;
 using Memobase.Server.Serialization;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Memobase.Server.Webhooks;
 
@@ -29,7 +29,7 @@ public static class WebhookOutbox
 {
     public const string NotifyChannel = "memobase_webhooks";
 
-    private const string Sql = $"""
+    private const string Insert = $"""
         WITH d AS (
             INSERT INTO webhook_deliveries (id, project_id, endpoint_id, event_type, user_id, payload)
             SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), e.project_id, e.id, $2, $3, $4
@@ -41,29 +41,16 @@ public static class WebhookOutbox
 
     /// <summary>The outbox write as a command for the caller's batch.</summary>
     public static NpgsqlBatchCommand Command<T>(string projectId, string eventType, Guid? userId, T data)
-    {
-        var cmd = new NpgsqlBatchCommand(Sql);
-        AddParameters(cmd.Parameters, projectId, eventType, userId, data);
-        return cmd;
-    }
+        => Sql.BatchCommand(Insert, Arguments(projectId, eventType, userId, data));
 
     /// <summary>Writes the message on the caller's connection and transaction.</summary>
-    public static async Task WriteAsync<T>(NpgsqlConnection conn, NpgsqlTransaction tx, string projectId, string eventType, Guid? userId, T data,
+    public static Task WriteAsync<T>(NpgsqlConnection conn, NpgsqlTransaction tx, string projectId, string eventType, Guid? userId, T data,
         CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(Sql, conn, tx);
-        AddParameters(cmd.Parameters, projectId, eventType, userId, data);
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
+        => Sql.ExecuteAsync(conn, tx, Insert, ct, Arguments(projectId, eventType, userId, data));
 
     public static string Payload<T>(string eventType, T data)
         => Json.Serialize(new WebhookMessage<T>(eventType, DateTime.UtcNow, data));
 
-    private static void AddParameters<T>(NpgsqlParameterCollection parameters, string projectId, string eventType, Guid? userId, T data)
-    {
-        parameters.Add(new NpgsqlParameter { Value = projectId });
-        parameters.Add(new NpgsqlParameter { Value = eventType });
-        parameters.Add(new NpgsqlParameter { Value = (object?)userId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-        parameters.Add(new NpgsqlParameter { Value = Payload(eventType, data), NpgsqlDbType = NpgsqlDbType.Jsonb });
-    }
+    private static object?[] Arguments<T>(string projectId, string eventType, Guid? userId, T data)
+        => [projectId, eventType, Sql.Uuid(userId), Sql.Jsonb(Payload(eventType, data))];
 }

@@ -220,6 +220,31 @@ public sealed partial class ArchitectureTests
     }
 
     [Fact]
+    public void Raw_SQL_parameters_are_built_only_by_the_Sql_helper()
+    {
+        var source = Path.Combine(FindRepositoryRoot(), "src", "Memobase.Server");
+        // a parameter object, a value added by name, a database type set by hand (also in a target-typed new())
+        var handBuilt = new Regex(@"\bnew\s+NpgsqlParameter\b|\.AddWithValue\s*\(|\bNpgsqlDbType\s*=[^=>]");
+        var violations = new List<string>();
+        var helperSeen = false;
+        foreach (var path in Directory.EnumerateFiles(source, "*.cs", SearchOption.AllDirectories))
+        {
+            var file = Path.GetRelativePath(source, path).Replace('\\', '/');
+            if (file.StartsWith("bin/", StringComparison.Ordinal) || file.StartsWith("obj/", StringComparison.Ordinal)) continue;
+            var text = LineComment().Replace(File.ReadAllText(path), "");
+            if (file == "Data/Sql.cs")
+            {
+                helperSeen = handBuilt.IsMatch(text); // the scan recognises the helper's own construction
+                continue;
+            }
+            violations.AddRange(handBuilt.Matches(text).Select(m => $"{file}:{text[..m.Index].Count(c => c == '\n') + 1}: {m.Value.Trim()}"));
+        }
+        Assert.True(helperSeen, "the scan does not recognise how Data/Sql.cs builds a parameter");
+        Assert.True(violations.Count == 0, "Parameters built by hand (use Data/Sql.cs: Sql.Command, Sql.Add, Sql.Jsonb, ...):\n"
+            + string.Join("\n", violations));
+    }
+
+    [Fact]
     public void The_readme_lists_the_same_layers()
     {
         var readme = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "README.md"));
