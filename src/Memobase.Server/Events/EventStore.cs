@@ -1,102 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using Memobase.Server.Data;
-using Memobase.Server.Serialization;
 using Memobase.Server.Tokenization;
 using Npgsql;
 
 namespace Memobase.Server.Events;
-
-/// <summary>One stored event as read from <c>user_events</c> (similarity only for vector search).</summary>
-public sealed record EventRow(Guid Id, string EventDataJson, DateTime CreatedAt, DateTime UpdatedAt, double? Similarity = null);
-
-/// <summary>One stored gist as read from <c>user_event_gists</c> (similarity only for vector search).</summary>
-public sealed record GistRow(Guid Id, string GistDataJson, DateTime CreatedAt, DateTime UpdatedAt, double? Similarity = null)
-{
-    /// <summary>The gist's text (<c>gist_data.content</c>), "" when missing.</summary>
-    public string Content
-    {
-        get
-        {
-            using var doc = JsonDocument.Parse(GistDataJson);
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("content", out var c)
-                   && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
-        }
-    }
-}
-
-/// <summary>
-/// Upstream's EventData as returned: <c>profile_delta</c> is always a list (<c>[]</c> when stored null or missing — the
-/// Python SDK requires it), <c>event_tip</c> string or null, <c>event_tags</c> list or null. Other stored keys are dropped.
-/// </summary>
-public sealed record EventData(JsonElement ProfileDelta, string? EventTip, JsonElement? EventTags)
-{
-    private static readonly JsonElement EmptyList = JsonDocument.Parse("[]").RootElement.Clone();
-
-    public static EventData FromJson(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object) return new EventData(EmptyList, null, null);
-        var delta = root.TryGetProperty("profile_delta", out var d) && d.ValueKind == JsonValueKind.Array ? d.Clone() : EmptyList;
-        var tip = root.TryGetProperty("event_tip", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        JsonElement? tags = root.TryGetProperty("event_tags", out var g) && g.ValueKind == JsonValueKind.Array ? g.Clone() : null;
-        return new EventData(delta, tip, tags);
-    }
-
-    /// <summary>
-    /// Upstream's <c>event_str_repr</c>, what event token budgets count: without a tip the delta lines
-    /// <c>- topic::sub_topic: content</c>; with a tip the tag lines <c>- tag: value</c>, a newline, then the tip.
-    /// </summary>
-    public string Text()
-    {
-        var sb = new StringBuilder();
-        if (EventTip is null)
-        {
-            foreach (var item in ProfileDelta.EnumerateArray())
-            {
-                if (sb.Length > 0) sb.Append('\n');
-                var attributes = item.ValueKind == JsonValueKind.Object && item.TryGetProperty("attributes", out var a) ? a : default;
-                sb.Append("- ").Append(Str(attributes, "topic")).Append("::").Append(Str(attributes, "sub_topic"))
-                    .Append(": ").Append(Str(item, "content"));
-            }
-            return sb.ToString();
-        }
-        if (EventTags is { } tags)
-        {
-            foreach (var tag in tags.EnumerateArray())
-            {
-                if (sb.Length > 0) sb.Append('\n');
-                sb.Append("- ").Append(Str(tag, "tag")).Append(": ").Append(Str(tag, "value"));
-            }
-        }
-        return sb.Append('\n').Append(EventTip).ToString();
-    }
-
-    private static string Str(JsonElement obj, string name)
-        => obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v)
-            ? v.ValueKind == JsonValueKind.String ? v.GetString()! : v.ValueKind == JsonValueKind.Null ? "None" : v.GetRawText()
-            : "None";
-}
-
-/// <summary>Upstream's UserEventData. Timestamps are UTC (RFC 3339).</summary>
-public sealed record UserEventData(Guid Id, EventData EventData, DateTime CreatedAt, DateTime UpdatedAt, double? Similarity)
-{
-    public static UserEventData From(EventRow row) => new(row.Id, EventData.FromJson(row.EventDataJson), row.CreatedAt, row.UpdatedAt, row.Similarity);
-}
-
-/// <summary>Upstream's UserEventGistData: <c>gist_data</c> is <c>{"content": "- …"}</c>.</summary>
-public sealed record UserEventGistData(Guid Id, JsonElement GistData, DateTime CreatedAt, DateTime UpdatedAt, double? Similarity)
-{
-    public static UserEventGistData From(GistRow row)
-        => new(row.Id, Json.Raw(row.GistDataJson)!.Value, row.CreatedAt, row.UpdatedAt, row.Similarity);
-}
-
-/// <summary>Event list payload; <c>gists</c> is always present (and empty), as upstream.</summary>
-public sealed record UserEventsData(IReadOnlyList<UserEventData> Events, IReadOnlyList<UserEventGistData> Gists);
-
-/// <summary>Gist search payload; <c>events</c> is always present (and empty): the TypeScript and Go SDKs read it.</summary>
-public sealed record UserEventGistsData(IReadOnlyList<UserEventGistData> Gists, IReadOnlyList<UserEventData> Events);
 
 /// <summary>
 /// Event and gist queries (all scoped by project and user, served by the <c>(project_id, user_id, created_at DESC)</c>

@@ -16,20 +16,6 @@ using Memobase.Server.Projects;
 
 namespace Memobase.Server.Processing;
 
-/// <summary>A job this worker holds the lease of. <see cref="Attempt"/> fences every later write.</summary>
-/// <param name="QueueWait">How long the job was ready before this claim.</param>
-/// <param name="Age">Time since the job was created, at the claim.</param>
-/// <param name="TraceParent">W3C trace context of the request that queued the job (null: none was recorded).</param>
-public sealed record ClaimedJob(Guid Id, string ProjectId, Guid UserId, string BlobType, int Attempt, string Trigger,
-    TimeSpan QueueWait = default, TimeSpan Age = default, string? TraceParent = null);
-
-/// <param name="JobId">The queued job the entries were attached to (null when nothing was idle).</param>
-/// <param name="Attached">Whether this call moved entries from idle/failed to processing.</param>
-/// <param name="ActiveJobId">When nothing was attached: a queued or running job of the same buffer, if any.</param>
-public sealed record EnqueueResult(Guid? JobId, bool Attached, Guid? ActiveJobId);
-
-public sealed record JobState(Guid Id, string Status, string? ResultJson, string? LastError, int? LastErrno, Guid? MergedInto);
-
 /// <summary>
 /// The flush queue, kept entirely in PostgreSQL. Invariants:
 /// <list type="bullet">
