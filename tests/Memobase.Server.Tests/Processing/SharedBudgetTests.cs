@@ -62,12 +62,13 @@ public sealed class SharedBudgetTests : IAsyncLifetime
             ids[i] = await clients[i % 2].CreateUserAsync();
             await clients[i % 2].PostJson($"/api/v1/blobs/insert/{ids[i]}", Http.ChatBlob(("user", $"budget user {i} likes tea"))).Ok();
         }
-        // An empty bucket: from now on the two processes together may send 10 requests per second.
+        // An empty bucket: from now on the two processes together may send 10 requests per second. The clock is read
+        // before the statement: the reset happens at or after this instant, so a slow statement cannot make the bound tighter.
+        var reset = DateTimeOffset.UtcNow;
         await Scalar<int>("""
             INSERT INTO llm_budget_buckets (name, requests, tokens, updated_at) VALUES ('chat', 0, 0, now())
             ON CONFLICT (name) DO UPDATE SET requests = 0, updated_at = now() RETURNING 1
             """);
-        var reset = DateTimeOffset.UtcNow;
         _fake.Reset();
 
         for (var i = 0; i < users; i++) Assert.Null(await clients[i % 2].PostAsync($"/api/v1/users/buffer/{ids[i]}/chat", null).Ok());
