@@ -23,21 +23,17 @@ namespace Memobase.Server.Events;
 /// </summary>
 public sealed class SignCodeEventVectorSearch : IEventVectorSearch, IAsyncDisposable
 {
-    private const string EventsSql = """
-        SELECT id, event_data::text, created_at, updated_at, embedding FROM (
-            SELECT id, event_data, created_at, updated_at, embedding, embedding_bits FROM user_events
-            WHERE project_id = $1 AND user_id = $2 AND length(embedding_bits) = length($3)
-              AND created_at > now() - make_interval(days => $4)
-            ORDER BY bit_count(embedding_bits # $3) LIMIT $5
-        ) first_stage
-        ORDER BY bit_count((embedding_bits # $3) & $6) + 2 * bit_count((embedding_bits # $3) & $7)
-               + 4 * bit_count((embedding_bits # $3) & $8) + 8 * bit_count((embedding_bits # $3) & $9)
-        LIMIT $10
-        """;
+    private static readonly string EventsSql = RankedSql("user_events", "event_data");
+    private static readonly string GistsSql = RankedSql("user_event_gists", "gist_data");
 
-    private const string GistsSql = """
-        SELECT id, gist_data::text, created_at, updated_at, embedding FROM (
-            SELECT id, gist_data, created_at, updated_at, embedding, embedding_bits FROM user_event_gists
+    /// <summary>
+    /// The one two-stage search of both tables: the nearest <c>$5</c> rows by sign-bit Hamming distance to <c>$3</c>,
+    /// rescored with the four magnitude masks <c>$6</c>–<c>$9</c>; the best <c>$10</c>, of the user <c>$1</c>/<c>$2</c>,
+    /// created within <c>$4</c> days.
+    /// </summary>
+    private static string RankedSql(string table, string dataColumn) => $"""
+        SELECT id, {dataColumn}::text, created_at, updated_at, embedding FROM (
+            SELECT id, {dataColumn}, created_at, updated_at, embedding, embedding_bits FROM {table}
             WHERE project_id = $1 AND user_id = $2 AND length(embedding_bits) = length($3)
               AND created_at > now() - make_interval(days => $4)
             ORDER BY bit_count(embedding_bits # $3) LIMIT $5
