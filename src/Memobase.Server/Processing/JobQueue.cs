@@ -114,11 +114,6 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
         }
 
         var attached = await BufferJobEntries.AttachAsync(conn, tx, projectId, userId, blobType, jobId, ct);
-        if (attached > 0)
-        {
-            await Sql.ExecuteAsync(conn, tx, "UPDATE flush_jobs SET entry_count = entry_count + $2, updated_at = now() WHERE id = $1",
-                ct, jobId, attached);
-        }
         if (attached == 0)
         {
             if (created)
@@ -131,7 +126,14 @@ public sealed partial class JobQueue(NpgsqlDataSource db, ProfileReader profileR
             await Commit();
             return new EnqueueResult(null, false, jobId);
         }
-        await Sql.ExecuteAsync(conn, tx, $"SELECT pg_notify('{NotifyChannel}', $1)", ct, jobId.ToString());
+        // The job's entry count and the wake-up of the workers, in one round trip.
+        await using (var batch = new NpgsqlBatch(conn, tx))
+        {
+            batch.BatchCommands.Add(Sql.BatchCommand("UPDATE flush_jobs SET entry_count = entry_count + $2, updated_at = now() WHERE id = $1",
+                jobId, attached));
+            batch.BatchCommands.Add(Sql.BatchCommand($"SELECT pg_notify('{NotifyChannel}', $1)", jobId.ToString()));
+            await batch.ExecuteNonQueryAsync(ct);
+        }
         await Commit();
         MemobaseTelemetry.FlushesEnqueued.Add(1, new KeyValuePair<string, object?>("project_id", projectId), new KeyValuePair<string, object?>("trigger", trigger));
         return new EnqueueResult(jobId, true, null);
