@@ -35,6 +35,13 @@ internal sealed class BenchOptions
     /// <summary>Open-loop capacity phase at this fraction of the closed-loop server rate (0: skip).</summary>
     public double PacedFraction { get; private set; } = 0.5;
 
+    /// <summary>
+    /// Open-loop capacity phase at this absolute rate instead (0: use <see cref="PacedFraction"/>). Two builds offered the
+    /// same rate do the same work per second, so their server CPU per request compares without the closed loop's noise
+    /// (a saturated box's CPU per request moves with contention and thread-pool spinning).
+    /// </summary>
+    public double PacedRate { get; private set; }
+
     public double PacedSeconds { get; private set; } = 8;
 
     /// <summary>Collect pg_stat_statements per phase (when the cluster preloads it, as bench/run does).</summary>
@@ -116,6 +123,7 @@ internal sealed class BenchOptions
                     break;
                 case "--server-db-options": o.ServerDbOptions = Next(); break;
                 case "--paced-fraction": o.PacedFraction = D(Next()); break;
+                case "--paced-rate": o.PacedRate = D(Next()); break;
                 case "--paced-seconds": o.PacedSeconds = D(Next()); break;
                 case "--no-statement-stats": o.StatementStats = false; break;
                 case "--scenarios": o.Scenarios = Next().Split(',').Select(I).ToHashSet(); break;

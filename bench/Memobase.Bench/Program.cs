@@ -116,9 +116,9 @@ namespace Memobase.Bench
                 var capacityOp = CapacityHttpOp();
                 await Phase("server HTTP warm-up", o.WarmupSeconds, capacityOp, 501);
                 capServer = await Phase("server HTTP", o.CapacitySeconds, capacityOp, 1, collect: true);
-                if (o.PacedFraction > 0)
+                if (o.PacedFraction > 0 || o.PacedRate > 0)
                 {
-                    var rate = Math.Round(capServer.Rate * o.PacedFraction / 100) * 100;
+                    var rate = o.PacedRate > 0 ? o.PacedRate : Math.Round(capServer.Rate * o.PacedFraction / 100) * 100;
                     capPaced = await Phase($"server HTTP, open loop at {rate:N0}/s offered", o.PacedSeconds, capacityOp, 3, rate: rate);
                 }
                 _server.RecordRss("1. capacity (server)");

@@ -42,7 +42,7 @@ internal static class Report
             L(ServerSideLine(capServer));
             if (capPaced is not null)
             {
-                L($"Open loop at {capPaced.Rate:N0}/s ({o.PacedFraction:P0} of the closed-loop rate, latency from each request's due time): p50 {F(capPaced.Quantile(0.5))} ms, p99 **{F(capPaced.Quantile(0.99))} ms**.");
+                L($"Open loop at {capPaced.Rate:N0}/s ({(o.PacedRate > 0 ? "a fixed offered rate" : $"{o.PacedFraction:P0} of the closed-loop rate")}, latency from each request's due time): p50 {F(capPaced.Quantile(0.5))} ms, p99 **{F(capPaced.Quantile(0.99))} ms**.");
             }
             if (capDefaultLogging is not null)
             {
