@@ -14,13 +14,16 @@ public static class ProjectAuthentication
     {
         services.AddAuthentication(MemobaseAuth.BearerScheme)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(MemobaseAuth.BearerScheme, null);
+        // The policies name no scheme: bearer is the default scheme, so the authentication middleware has already set
+        // HttpContext.User from it. Naming it again made the policy evaluator authenticate a second time and merge the
+        // principal into a new one on every request (about 1 µs of server CPU per request in the capacity profile).
         services.AddAuthorizationBuilder()
-            .AddPolicy(MemobaseAuth.Project, p => p.AddAuthenticationSchemes(MemobaseAuth.BearerScheme).RequireAuthenticatedUser())
-            .AddPolicy(MemobaseAuth.Root, p => p.AddAuthenticationSchemes(MemobaseAuth.BearerScheme).RequireAuthenticatedUser().RequireRole(MemobaseAuth.RootRole))
-            .AddPolicy(MemobaseAuth.ProjectOrRoot, p => p.AddAuthenticationSchemes(MemobaseAuth.BearerScheme).RequireAuthenticatedUser().RequireAssertion(c =>
+            .AddPolicy(MemobaseAuth.Project, p => p.RequireAuthenticatedUser())
+            .AddPolicy(MemobaseAuth.Root, p => p.RequireAuthenticatedUser().RequireRole(MemobaseAuth.RootRole))
+            .AddPolicy(MemobaseAuth.ProjectOrRoot, p => p.RequireAuthenticatedUser().RequireAssertion(c =>
                 Caller.From(c.User) is { } caller && (caller.IsRoot
                     || (c.Resource is HttpContext http && string.Equals(http.GetRouteValue("project_id") as string, caller.ProjectId, StringComparison.Ordinal)))))
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder(MemobaseAuth.BearerScheme).RequireAuthenticatedUser().Build());
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         return services;
     }
 }
