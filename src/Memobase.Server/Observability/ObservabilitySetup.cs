@@ -9,8 +9,8 @@ using Memobase.Server.Telemetry;
 namespace Memobase.Server.Observability;
 
 /// <summary>
-/// OpenTelemetry wiring. Metrics (unless <c>metrics_enabled=false</c>): the server's meter plus ASP.NET Core, Kestrel,
-/// HttpClient and Npgsql instrumentation, read by the Prometheus exporter behind <c>GET /metrics</c> (and by OTLP when
+/// OpenTelemetry wiring. Metrics (unless <c>metrics_enabled=false</c>): the server's meter plus ASP.NET Core's hosting, Kestrel
+/// and diagnostics meters, HttpClient and Npgsql instrumentation, read by the Prometheus exporter behind <c>GET /metrics</c> (and by OTLP when
 /// configured). Traces: only when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set — then requests, jobs, LLM calls,
 /// outgoing HTTP and SQL commands are exported with OTLP; otherwise no tracer provider exists and nothing is recorded.
 /// The other standard <c>OTEL_*</c> variables (headers, protocol, service name) apply as usual.
@@ -44,7 +44,7 @@ public static class ObservabilitySetup
             telemetry.WithMetrics(m =>
             {
                 m.AddMeter(MemobaseTelemetry.Name)
-                    .AddAspNetCoreInstrumentation()
+                    .AddMeter(AspNetCoreMeters)
                     .AddHttpClientInstrumentation()
                     .AddNpgsqlInstrumentation()
                     // No scrape-response cache: a scrape always shows what happened before it (Prometheus scrapes every 15 s or so).
@@ -56,6 +56,16 @@ public static class ObservabilitySetup
         if (otlp) telemetry.WithTracing(t => ConfigureTracing(t).AddOtlpExporter());
         return services;
     }
+
+    /// <summary>
+    /// ASP.NET Core's meters on the page: <c>http_server_*</c>, <c>kestrel_*</c> and unhandled-exception counts.
+    /// <c>AddAspNetCoreInstrumentation()</c> would also enable the routing, rate-limiter, authentication and
+    /// authorization meters. Those record on every request, and together with the rest they made metrics the largest
+    /// part of the capacity request's server CPU growth (bench/README, issue 9 before/after). Their counts show in
+    /// <c>http_server_request_duration</c> by status code anyway (429, 401, 403).
+    /// </summary>
+    public static readonly string[] AspNetCoreMeters =
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics"];
 
     /// <summary>The server's trace sources and instrumentation (tests add an in-memory exporter to the same set).</summary>
     public static TracerProviderBuilder ConfigureTracing(TracerProviderBuilder tracing) => tracing
