@@ -9,6 +9,7 @@
 #       fresh cluster in a short temp dir on a free 127.0.0.1 port (fsync off: tests only).
 #       Exports MEMOBASE_TEST_PG="Host=127.0.0.1;Port=P;Username=postgres;Password=PW;Database=postgres"
 #       and PGHOST PGPORT PGUSER PGPASSWORD. The caller traps pg_stop_throwaway (idempotent, silent).
+#   pg_throwaway_preload_statement_stats  restarts the throwaway cluster with pg_stat_statements preloaded (bench)
 #   pg_start_local_persistent DIR [PORT]  cluster whose PGDATA is DIR, password in DIR/../pg.password,
 #       reused across runs, database 'memobase'. Exports DATABASE_URL, PGHOST PGPORT PGUSER PGPASSWORD.
 #   pg_stop_local_persistent DIR          stops it (data kept).
@@ -130,6 +131,12 @@ pg_start_throwaway() {
   export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGPASSWORD=$pw
   export MEMOBASE_TEST_PG="Host=127.0.0.1;Port=$port;Username=postgres;Password=$pw;Database=postgres"
   _mb_log "throwaway PostgreSQL $("$PG_BIN/pg_ctl" --version | awk '{print $3}') on 127.0.0.1:$port (data $PG_TMP/data)"
+}
+
+# pg_stat_statements for the bench's per-statement figures: preload it and restart (pg_ctl restart keeps port and options).
+pg_throwaway_preload_statement_stats() {
+  "$PG_BIN/psql" -d postgres -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >&2
+  _pg_as "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 60 restart >/dev/null
 }
 
 # Stop + remove the throwaway cluster. Idempotent and silent: safe in an EXIT trap.

@@ -61,8 +61,8 @@ public static class ObservabilitySetup
     /// ASP.NET Core's meters on the page: <c>http_server_*</c>, <c>kestrel_*</c> and unhandled-exception counts.
     /// <c>AddAspNetCoreInstrumentation()</c> would also enable the routing, rate-limiter, authentication and
     /// authorization meters, which record on every request; their outcomes show in <c>http_server_request_duration</c>
-    /// by status code anyway (429, 401, 403). Metrics are the largest single part of the capacity request's server CPU
-    /// growth (bench/README, issue 9 before/after); leaving these four off did not move it measurably.
+    /// by status code anyway (429, 401, 403). Metrics and the auth stack are the two largest parts of the capacity
+    /// request's server CPU growth (bench/README, issue 9 before/after); leaving these four off did not move it measurably.
     /// </summary>
     public static readonly string[] AspNetCoreMeters =
         ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Diagnostics"];
