@@ -72,7 +72,7 @@ public static class AdminSession
         if (context.Properties.Items.TryGetValue(TokenItem, out var token) && !string.IsNullOrEmpty(token))
         {
             var authenticator = context.HttpContext.RequestServices.GetRequiredService<ProjectTokenAuthenticator>();
-            (caller, _) = await authenticator.AuthenticateAsync(token, context.HttpContext.RequestAborted);
+            caller = (await authenticator.AuthenticateAsync(token, context.HttpContext.RequestAborted)).Principal?.Caller;
         }
         var expected = context.Principal is { } p ? From(p) : null;
         if (caller is null || expected is null || caller.ProjectId != expected.ProjectId || caller.IsRoot != expected.IsRoot

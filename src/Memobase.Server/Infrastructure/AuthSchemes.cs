@@ -40,6 +40,9 @@ public sealed record Caller(string ProjectId, bool IsRoot)
 
     public static Caller? From(ClaimsPrincipal user)
     {
+        // The bearer handler's principal carries its caller; reading it costs nothing. Principals built elsewhere (tests,
+        // another scheme) are read from their claims.
+        if (user is CallerPrincipal principal) return principal.Caller;
         foreach (var identity in user.Identities)
         {
             if (identity.AuthenticationType != MemobaseAuth.BearerScheme) continue;
@@ -48,11 +51,23 @@ public sealed record Caller(string ProjectId, bool IsRoot)
         }
         return null;
     }
+}
 
-    public ClaimsPrincipal ToPrincipal()
+/// <summary>
+/// The bearer scheme's principal: the claims of <see cref="Caller"/> (project id, root role) plus the caller itself, so
+/// the handlers, filters and middleware that need it read a field instead of searching claims. The authenticator
+/// reuses one instance per verified token; nothing in the server adds identities or claims to it.
+/// </summary>
+public sealed class CallerPrincipal : ClaimsPrincipal
+{
+    public CallerPrincipal(Caller caller) : base(BearerIdentity(caller)) => Caller = caller;
+
+    public Caller Caller { get; }
+
+    private static ClaimsIdentity BearerIdentity(Caller caller)
     {
-        List<Claim> claims = [new(MemobaseAuth.ProjectIdClaim, ProjectId)];
-        if (IsRoot) claims.Add(new Claim(ClaimTypes.Role, MemobaseAuth.RootRole));
-        return new ClaimsPrincipal(new ClaimsIdentity(claims, MemobaseAuth.BearerScheme));
+        List<Claim> claims = [new(MemobaseAuth.ProjectIdClaim, caller.ProjectId)];
+        if (caller.IsRoot) claims.Add(new Claim(ClaimTypes.Role, MemobaseAuth.RootRole));
+        return new ClaimsIdentity(claims, MemobaseAuth.BearerScheme);
     }
 }

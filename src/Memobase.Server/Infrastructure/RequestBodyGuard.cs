@@ -16,14 +16,14 @@ namespace Memobase.Server.Infrastructure;
 /// </summary>
 public sealed class RequestBodyGuard(RequestDelegate next)
 {
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>Endpoints without a body pass straight through (no state machine of their own).</summary>
+    public Task InvokeAsync(HttpContext context)
+        => context.GetEndpoint() is { } endpoint && endpoint.Metadata.GetMetadata<IAcceptsMetadata>() is { } accepts
+            ? GuardAsync(context, endpoint, accepts)
+            : next(context);
+
+    private async Task GuardAsync(HttpContext context, Endpoint endpoint, IAcceptsMetadata accepts)
     {
-        var endpoint = context.GetEndpoint();
-        if (endpoint?.Metadata.GetMetadata<IAcceptsMetadata>() is not { } accepts)
-        {
-            await next(context);
-            return;
-        }
         var request = context.Request;
         var limit = endpoint.Metadata.GetMetadata<BodyLimitMetadata>()?.Bytes ?? RequestLimits.DefaultBodyBytes;
         if (request.ContentLength > limit)

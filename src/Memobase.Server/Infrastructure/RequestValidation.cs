@@ -84,18 +84,18 @@ public static class RequestValidation
         }
         var json = context.ApplicationServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
 
-        return async invocation =>
+        // Not async: a valid request (nearly all of them) goes straight to the handler without a state machine.
+        return invocation =>
         {
             var http = invocation.HttpContext;
-            var errors = Validate(http.Request, checks);
-            if (errors.Count > 0) return Validation.Problem(errors);
-            if (http.Response.StatusCode == StatusCodes.Status400BadRequest)
-            {
-                return Validation.Problem([await BodyErrorAsync(http.Request, bodyType, json)]);
-            }
-            return await next(invocation);
+            if (Validate(http.Request, checks) is { } errors) return ValueTask.FromResult<object?>(Validation.Problem(errors));
+            if (http.Response.StatusCode == StatusCodes.Status400BadRequest) return BodyProblemAsync(http.Request, bodyType, json);
+            return next(invocation);
         };
     }
+
+    private static async ValueTask<object?> BodyProblemAsync(HttpRequest request, Type? bodyType, JsonSerializerOptions json)
+        => Validation.Problem([await BodyErrorAsync(request, bodyType, json)]);
 
     private static Kind? KindOf(Type type) => type switch
     {
@@ -109,9 +109,10 @@ public static class RequestValidation
         _ => null,
     };
 
-    private static List<ValidationError> Validate(HttpRequest request, List<Check> checks)
+    /// <returns>The errors, or null when there are none.</returns>
+    private static List<ValidationError>? Validate(HttpRequest request, List<Check> checks)
     {
-        var errors = new List<ValidationError>();
+        List<ValidationError>? errors = null;
         foreach (var check in checks)
         {
             if (request.RouteValues.TryGetValue(check.Name, out var routeValue))
@@ -119,30 +120,30 @@ public static class RequestValidation
                 var text = routeValue as string ?? "";
                 if (RouteIds.Rules.TryGetValue(check.Name, out var rule))
                 {
-                    if (!rule.IsValid(text)) errors.Add(rule.Error(check.Name, text));
+                    if (!rule.IsValid(text)) (errors ??= []).Add(rule.Error(check.Name, text));
                 }
                 else if (CheckValue(check, "path", text) is { } error)
                 {
-                    errors.Add(error);
+                    (errors ??= []).Add(error);
                 }
                 continue;
             }
             var values = request.Query[check.Name];
             if (values.Count == 0)
             {
-                if (check.Required) errors.Add(Validation.Missing("query", check.Name));
+                if (check.Required) (errors ??= []).Add(Validation.Missing("query", check.Name));
                 continue;
             }
             if (check.Kind != Kind.TextList && values.Count > 1)
             {
-                errors.Add(new ValidationError(["query", check.Name], "Input should be a single value", "value_error"));
+                (errors ??= []).Add(new ValidationError(["query", check.Name], "Input should be a single value", "value_error"));
                 continue;
             }
             foreach (var value in values)
             {
                 if (CheckValue(check, "query", value ?? "") is { } error)
                 {
-                    errors.Add(error);
+                    (errors ??= []).Add(error);
                     break;
                 }
             }
@@ -152,10 +153,11 @@ public static class RequestValidation
 
     private static ValidationError? CheckValue(Check check, string where, string text)
     {
-        List<object> loc = [where, check.Name];
+        // The location list is built only for an error: valid values (nearly all) allocate nothing here.
+        List<object> Loc() => [where, check.Name];
         if (text.Contains('\0', StringComparison.Ordinal))
         {
-            return new ValidationError(loc, "String contains a NUL character (\\u0000)", "string_unicode", text.Replace("\0", "", StringComparison.Ordinal));
+            return new ValidationError(Loc(), "String contains a NUL character (\\u0000)", "string_unicode", text.Replace("\0", "", StringComparison.Ordinal));
         }
         double? number = null;
         switch (check.Kind)
@@ -164,29 +166,29 @@ public static class RequestValidation
                 if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)
                     || (check.Kind == Kind.Integer && l is < int.MinValue or > int.MaxValue))
                 {
-                    return new ValidationError(loc, "Input should be a valid integer, unable to parse string as an integer", "int_parsing", text);
+                    return new ValidationError(Loc(), "Input should be a valid integer, unable to parse string as an integer", "int_parsing", text);
                 }
                 number = l;
                 break;
             case Kind.Number:
                 if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
                 {
-                    return new ValidationError(loc, "Input should be a valid number, unable to parse string as a number", "float_parsing", text);
+                    return new ValidationError(Loc(), "Input should be a valid number, unable to parse string as a number", "float_parsing", text);
                 }
-                if (!double.IsFinite(d)) return new ValidationError(loc, "Input should be a finite number", "finite_number", text);
+                if (!double.IsFinite(d)) return new ValidationError(Loc(), "Input should be a finite number", "finite_number", text);
                 number = d;
                 break;
             case Kind.Boolean when !Validation.TryParseBool(text, out _):
-                return new ValidationError(loc, "Input should be a valid boolean, unable to interpret input", "bool_parsing", text);
+                return new ValidationError(Loc(), "Input should be a valid boolean, unable to interpret input", "bool_parsing", text);
             case Kind.Guid when !Guid.TryParse(text, out _):
-                return new ValidationError(loc, "Input should be a valid UUID", "uuid_parsing", text);
+                return new ValidationError(Loc(), "Input should be a valid UUID", "uuid_parsing", text);
         }
         if (number is { } n && check.Range is { } range)
         {
             var min = Convert.ToDouble(range.Minimum, CultureInfo.InvariantCulture);
             var max = Convert.ToDouble(range.Maximum, CultureInfo.InvariantCulture);
-            if (n < min) return new ValidationError(loc, $"Input should be greater than or equal to {range.Minimum}", "greater_than_equal", text);
-            if (n > max) return new ValidationError(loc, $"Input should be less than or equal to {range.Maximum}", "less_than_equal", text);
+            if (n < min) return new ValidationError(Loc(), $"Input should be greater than or equal to {range.Minimum}", "greater_than_equal", text);
+            if (n > max) return new ValidationError(Loc(), $"Input should be less than or equal to {range.Maximum}", "less_than_equal", text);
         }
         return null;
     }

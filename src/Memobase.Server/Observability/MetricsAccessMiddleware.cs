@@ -10,18 +10,18 @@ namespace Memobase.Server.Observability;
 /// </summary>
 public sealed class MetricsAccessMiddleware(RequestDelegate next, ProjectTokenAuthenticator authenticator, IOptionsMonitor<ObservabilityOptions> options)
 {
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
+        => !context.Request.Path.StartsWithSegments(ObservabilitySetup.MetricsPath, StringComparison.OrdinalIgnoreCase) || options.CurrentValue.MetricsPublic
+            ? next(context)
+            : GuardAsync(context);
+
+    private async Task GuardAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments(ObservabilitySetup.MetricsPath, StringComparison.OrdinalIgnoreCase) || options.CurrentValue.MetricsPublic)
-        {
-            await next(context);
-            return;
-        }
         var header = context.Request.Headers.Authorization.ToString();
         Caller? caller = null;
         if (header.StartsWith("Bearer ", StringComparison.Ordinal) && header["Bearer ".Length..].Trim() is { Length: > 0 } token)
         {
-            (caller, _) = await authenticator.AuthenticateAsync(token, context.RequestAborted);
+            caller = (await authenticator.AuthenticateAsync(token, context.RequestAborted)).Principal?.Caller;
         }
         if (caller is { IsRoot: true })
         {

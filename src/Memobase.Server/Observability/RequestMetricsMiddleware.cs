@@ -18,21 +18,21 @@ public sealed class RequestMetricsMiddleware(RequestDelegate next)
         "/api/v1/users/context", "/api/v1/users", "/api/v1/blobs/insert", "/api/v1/blobs",
     ];
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
         if (path.StartsWithSegments("/api/v1/healthcheck", StringComparison.OrdinalIgnoreCase))
         {
             MemobaseTelemetry.Healthchecks.Add(1);
-            await next(context);
-            return;
+            return next(context);
         }
-        if (!path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) && !path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase))
-        {
-            await next(context);
-            return;
-        }
+        return path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase)
+            ? MeasureAsync(context)
+            : next(context);
+    }
 
+    private async Task MeasureAsync(HttpContext context)
+    {
         var started = Stopwatch.GetTimestamp();
         try
         {

@@ -43,10 +43,10 @@ public sealed class BearerAuthenticationHandler(
         var token = header[BearerPrefixLength..].Trim();
         if (token.Length == 0) return AuthenticateResult.NoResult();
 
-        var (caller, error) = await authenticator.AuthenticateAsync(token, Context.RequestAborted);
-        return caller is null
+        var (principal, error) = await authenticator.AuthenticateAsync(token, Context.RequestAborted);
+        return principal is null
             ? AuthenticateResult.Fail(error ?? "Invalid token")
-            : AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(), Scheme.Name));
+            : AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -42,10 +42,17 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
     }
 }
 
-/// <summary>Upstream's bearer auth: root token, or project tokens <c>sk-&lt;project_id&gt;-&lt;secret&gt;</c>.</summary>
+/// <summary>
+/// Upstream's bearer auth: root token, or project tokens <c>sk-&lt;project_id&gt;-&lt;secret&gt;</c>. A verified token
+/// answers with a principal built once and reused: the root token's until <c>ACCESS_TOKEN</c> changes, a project
+/// token's for <c>auth_cache_seconds</c> or until its project changes (<see cref="Invalidate"/>).
+/// </summary>
 public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonitor<AuthOptions> options, TimeProvider clock)
 {
-    private readonly ConcurrentDictionary<string, (Caller Caller, long ExpiresAt)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (CallerPrincipal Principal, long ExpiresAt)> _cache = new(StringComparer.Ordinal);
+    private RootToken? _root;
+
+    private static readonly CallerPrincipal AnyTokenRoot = new(new Caller(MemobaseDb.RootProjectId, true));
 
     public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
@@ -60,36 +67,37 @@ public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonit
         return true;
     }
 
-    /// <returns>The caller, or an error reason for the 401 message.</returns>
-    public async ValueTask<(Caller? Caller, string? Error)> AuthenticateAsync(string token, CancellationToken ct)
+    /// <returns>The caller's principal (<see cref="CallerPrincipal.Caller"/>), or an error reason for the 401 message.</returns>
+    public async ValueTask<(CallerPrincipal? Principal, string? Error)> AuthenticateAsync(string token, CancellationToken ct)
     {
         var o = options.CurrentValue;
         if (string.IsNullOrWhiteSpace(o.AccessToken))
         {
-            if (o.AllowAnyTokenAsRoot) return (new Caller(MemobaseDb.RootProjectId, true), null);
+            if (o.AllowAnyTokenAsRoot) return (AnyTokenRoot, null);
         }
-        else if (FixedEquals(token, o.AccessToken.Trim()))
+        else
         {
-            return (new Caller(MemobaseDb.RootProjectId, true), null);
+            var root = RootFor(o.AccessToken);
+            if (FixedEquals(token, root.Bytes)) return (root.Principal, null);
         }
 
         if (!TryGetProjectId(token, out var projectId)) return (null, "Invalid project id format");
 
         var now = clock.GetTimestamp();
-        if (_cache.TryGetValue(token, out var hit) && hit.ExpiresAt > now) return (hit.Caller, null);
+        if (_cache.TryGetValue(token, out var hit) && hit.ExpiresAt > now) return (hit.Principal, null);
 
         await using var cmd = Sql.Command(db, "SELECT project_secret, status FROM projects WHERE project_id = $1", projectId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct) || projectId == MemobaseDb.RootProjectId) return (null, "Your project is not exists!");
         var secret = reader.GetString(0);
         var status = reader.GetString(1);
-        if (!FixedEquals(HashToken(token), secret)) return (null, "Wrong secret key");
+        if (!FixedEquals(HashToken(token), Encoding.UTF8.GetBytes(secret))) return (null, "Wrong secret key");
         if (status == ProjectStatus.Suspended) return (null, "Your project is suspended!");
 
-        var caller = new Caller(projectId, false);
+        var principal = new CallerPrincipal(new Caller(projectId, false));
         var ttl = TimeSpan.FromSeconds(o.AuthCacheSeconds);
-        if (ttl > TimeSpan.Zero) _cache[token] = (caller, now + (long)(ttl.TotalSeconds * clock.TimestampFrequency));
-        return (caller, null);
+        if (ttl > TimeSpan.Zero) _cache[token] = (principal, now + (long)(ttl.TotalSeconds * clock.TimestampFrequency));
+        return (principal, null);
     }
 
     /// <summary>Forget cached tokens of a project (after its status or secret changed).</summary>
@@ -97,10 +105,29 @@ public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonit
     {
         foreach (var (token, entry) in _cache)
         {
-            if (entry.Caller.ProjectId == projectId) _cache.TryRemove(token, out _);
+            if (entry.Principal.Caller.ProjectId == projectId) _cache.TryRemove(token, out _);
         }
     }
 
-    private static bool FixedEquals(string a, string b)
-        => CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
+    /// <summary>The root token's bytes and principal, rebuilt when the configured token changes (options reload).</summary>
+    private RootToken RootFor(string configured)
+    {
+        var root = _root;
+        if (root is not null && ReferenceEquals(root.Configured, configured)) return root;
+        root = new RootToken(configured, Encoding.UTF8.GetBytes(configured.Trim()),
+            new CallerPrincipal(new Caller(MemobaseDb.RootProjectId, true)));
+        _root = root;
+        return root;
+    }
+
+    private sealed record RootToken(string Configured, byte[] Bytes, CallerPrincipal Principal);
+
+    /// <summary>Constant-time comparison of a presented token with the expected bytes (no allocation for usual token sizes).</summary>
+    private static bool FixedEquals(string presented, byte[] expected)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(presented.Length);
+        var buffer = max <= 512 ? stackalloc byte[max] : new byte[max];
+        var length = Encoding.UTF8.GetBytes(presented, buffer);
+        return CryptographicOperations.FixedTimeEquals(buffer[..length], expected);
+    }
 }

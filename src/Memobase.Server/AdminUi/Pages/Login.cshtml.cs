@@ -18,8 +18,8 @@ public sealed class LoginModel(ProjectTokenAuthenticator authenticator, IOptions
 
     public async Task<IActionResult> OnPostAsync([FromForm] string? token, CancellationToken ct)
     {
-        var (caller, error) = string.IsNullOrWhiteSpace(token) ? (null, "No token given") : await authenticator.AuthenticateAsync(token.Trim(), ct);
-        if (caller is null)
+        var (principal, error) = string.IsNullOrWhiteSpace(token) ? (null, "No token given") : await authenticator.AuthenticateAsync(token.Trim(), ct);
+        if (principal?.Caller is not { } caller)
         {
             Error = $"Sign-in failed: {error}.";
             Response.StatusCode = StatusCodes.Status401Unauthorized;
