@@ -14,7 +14,7 @@ namespace Memobase.Server.Llm;
 /// The default provider: OpenAI-compatible endpoints through the OpenAI SDK (chat: Microsoft.Extensions.AI.OpenAI's
 /// <see cref="IChatClient"/>; embeddings: a small <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> over the SDK). The SDK
 /// gets the named HTTP clients of <see cref="LlmClient"/> and <see cref="EmbeddingClient"/> (resilience handler,
-/// per-attempt timeout, reply repair) and does not retry itself. A deployment that plugs in another provider registers
+/// per-attempt timeout, reply repair) and neither retries nor logs itself. A deployment that plugs in another provider registers
 /// its own <see cref="IChatClient"/> / <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> (it may wrap these).
 /// </summary>
 public static class OpenAiCompatibleProvider
@@ -57,6 +57,8 @@ public static class OpenAiCompatibleProvider
             Transport = new HttpClientPipelineTransport(services.GetRequiredService<IHttpClientFactory>().CreateClient(httpClientName)),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0), // the resilience handler retries
             NetworkTimeout = Timeout.InfiniteTimeSpan, // the resilience handler times each attempt out
+            // LlmClient and EmbeddingClient log each call themselves; the SDK's logging policy only cost CPU per call.
+            ClientLoggingOptions = new ClientLoggingOptions { EnableLogging = false },
         };
         if (headers is { Count: > 0 } || query is { Count: > 0 })
         {
