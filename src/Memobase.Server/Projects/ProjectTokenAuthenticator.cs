@@ -44,15 +44,15 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
 
 /// <summary>
 /// Upstream's bearer auth: root token, or project tokens <c>sk-&lt;project_id&gt;-&lt;secret&gt;</c>. A verified token
-/// answers with a principal built once and reused: the root token's until <c>ACCESS_TOKEN</c> changes, a project
-/// token's for <c>auth_cache_seconds</c> or until its project changes (<see cref="Invalidate"/>).
+/// answers with a principal built once and reused: one for the root token, and a project token's for
+/// <c>auth_cache_seconds</c> or until its project changes (<see cref="Invalidate"/>).
 /// </summary>
 public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonitor<AuthOptions> options, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, (CallerPrincipal Principal, long ExpiresAt)> _cache = new(StringComparer.Ordinal);
     private RootToken? _root;
 
-    private static readonly CallerPrincipal AnyTokenRoot = new(new Caller(MemobaseDb.RootProjectId, true));
+    private static readonly CallerPrincipal RootPrincipal = new(new Caller(MemobaseDb.RootProjectId, true));
 
     public static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
@@ -73,12 +73,11 @@ public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonit
         var o = options.CurrentValue;
         if (string.IsNullOrWhiteSpace(o.AccessToken))
         {
-            if (o.AllowAnyTokenAsRoot) return (AnyTokenRoot, null);
+            if (o.AllowAnyTokenAsRoot) return (RootPrincipal, null);
         }
-        else
+        else if (FixedEquals(token, RootBytes(o.AccessToken)))
         {
-            var root = RootFor(o.AccessToken);
-            if (FixedEquals(token, root.Bytes)) return (root.Principal, null);
+            return (RootPrincipal, null);
         }
 
         if (!TryGetProjectId(token, out var projectId)) return (null, "Invalid project id format");
@@ -109,18 +108,19 @@ public sealed class ProjectTokenAuthenticator(NpgsqlDataSource db, IOptionsMonit
         }
     }
 
-    /// <summary>The root token's bytes and principal, rebuilt when the configured token changes (options reload).</summary>
-    private RootToken RootFor(string configured)
+    /// <summary>The root token's UTF-8 bytes, encoded again only when the configured token changes (options reload).</summary>
+    private byte[] RootBytes(string configured)
     {
         var root = _root;
-        if (root is not null && ReferenceEquals(root.Configured, configured)) return root;
-        root = new RootToken(configured, Encoding.UTF8.GetBytes(configured.Trim()),
-            new CallerPrincipal(new Caller(MemobaseDb.RootProjectId, true)));
-        _root = root;
-        return root;
+        if (root is null || !ReferenceEquals(root.Configured, configured))
+        {
+            root = new RootToken(configured, Encoding.UTF8.GetBytes(configured.Trim()));
+            _root = root;
+        }
+        return root.Bytes;
     }
 
-    private sealed record RootToken(string Configured, byte[] Bytes, CallerPrincipal Principal);
+    private sealed record RootToken(string Configured, byte[] Bytes);
 
     /// <summary>Constant-time comparison of a presented token with the expected bytes (no allocation for usual token sizes).</summary>
     private static bool FixedEquals(string presented, byte[] expected)
